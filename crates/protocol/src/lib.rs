@@ -1,0 +1,1 @@
+//! rampart-protocol (being written).

@@ -1,0 +1,1 @@
+//! rampart-server (being written).

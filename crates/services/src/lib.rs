@@ -1,0 +1,1 @@
+//! rampart-services (being written).
