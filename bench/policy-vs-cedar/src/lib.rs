@@ -1,0 +1,1 @@
+//! Policy benchmark support (being written).
