@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""The load benchmark of issue 3: rampart against moto's server, in the same run.
+
+Starts a release `rampart serve` (timing its start-up and reading its idle resident
+memory) and `moto_server`, signs one STS GetCallerIdentity POST for each with botocore
+(valid for SigV4's 15-minute window), replays it with `loadgen` over keep-alive
+connections, and prints one line per measurement and the ratio:
+
+    load/<target>/<mode> requests_per_s=<x> p50_us=<x> p99_us=<x> errors=<n>
+    load/ratio rampart_over_moto=<x>
+
+Run: python3 bench/load/run.py [--seconds 10] [--connections 32]
+(installs moto[server] into .venv-bench on first use).
+"""
+
+import argparse
+import configparser
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+VENV = REPO / ".venv-bench"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url, process, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"{url}: server exited")
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.005)
+    sys.exit(f"{url}: server did not start")
+
+
+def bench_python():
+    """A Python with botocore and moto[server], in .venv-bench."""
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    "moto[server]", "boto3"], check=True)
+    return str(python)
+
+
+SIGN = r"""
+import json, sys
+import botocore.auth, botocore.awsrequest, botocore.credentials
+url, key, secret, out = sys.argv[1:5]
+body = "Action=GetCallerIdentity&Version=2011-06-15"
+headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+request = botocore.awsrequest.AWSRequest(method="POST", url=url, data=body, headers=headers)
+botocore.auth.SigV4Auth(botocore.credentials.Credentials(key, secret), "sts", "us-east-1").add_auth(request)
+host = url.split("//", 1)[1].rstrip("/")
+headers = [(k, v) for k, v in request.headers.items()] + [("Host", host)]
+json.dump({"method": "POST", "url": url, "headers": headers, "body": body}, open(out, "w"))
+"""
+
+
+def sign(python, url, key, secret, path):
+    subprocess.run([python, "-c", SIGN, url, key, secret, str(path)], check=True)
+
+
+def loadgen(request_file, seconds, connections, rate=None):
+    args = [str(TARGET / "release" / "loadgen"), str(request_file), "--seconds", str(seconds),
+            "--connections", str(connections)]
+    if rate:
+        args += ["--rate", str(rate)]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
+    return dict(item.split("=") for item in out.split())
+
+
+def report(name, figures):
+    print(f"load/{name} requests_per_s={figures['requests_per_s']} p50_us={figures['p50_us']} "
+          f"p99_us={figures['p99_us']} errors={figures['errors']}", flush=True)
+
+
+def rss_mb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "rampart", "-p", "rampart-bench-load"],
+                   cwd=REPO, check=True)
+    python = bench_python()
+    work = pathlib.Path(tempfile.mkdtemp(prefix="rampart-bench-"))
+    env = dict(os.environ, AWS_CONFIG_FILE=str(work / "config"),
+               AWS_SHARED_CREDENTIALS_FILE=str(work / "credentials"), RUST_LOG="warn")
+    rampart = str(TARGET / "release" / "rampart")
+    subprocess.run([rampart, "init", "--data-dir", str(work / "data")], env=env, check=True,
+                   capture_output=True)
+    creds = configparser.ConfigParser()
+    creds.read(work / "credentials")
+    key, secret = creds["rampart"]["aws_access_key_id"], creds["rampart"]["aws_secret_access_key"]
+
+    port = free_port()
+    started = time.monotonic()
+    server = subprocess.Popen([rampart, "serve", "--listen", f"127.0.0.1:{port}",
+                               "--data-dir", str(work / "data")], env=env)
+    moto = None
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/_rampart/health", server)
+        startup_ms = (time.monotonic() - started) * 1000
+        time.sleep(1)
+        print(f"rampart/startup_ms={startup_ms:.0f} rampart/idle_rss_mb={rss_mb(server.pid):.1f}", flush=True)
+
+        moto_port = free_port()
+        moto = subprocess.Popen([str(VENV / "bin" / "moto_server"), "-p", str(moto_port)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_healthy(f"http://127.0.0.1:{moto_port}/moto-api/", moto)
+
+        sign(python, f"http://127.0.0.1:{port}/", key, secret, work / "rampart.json")
+        sign(python, f"http://127.0.0.1:{moto_port}/", "AKIAMOTOBENCH", "secret", work / "moto.json")
+
+        peak = loadgen(work / "rampart.json", args.seconds, args.connections)
+        report("rampart/peak", peak)
+        half = float(peak["requests_per_s"]) / 2
+        at_half = loadgen(work / "rampart.json", args.seconds, args.connections, rate=half)
+        report("rampart/half-peak", at_half)
+        moto_peak = loadgen(work / "moto.json", args.seconds, args.connections)
+        report("moto/peak", moto_peak)
+        print(f"rampart/rss_after_load_mb={rss_mb(server.pid):.1f}")
+        ratio = float(peak["requests_per_s"]) / max(float(moto_peak["requests_per_s"]), 1e-9)
+        print(f"load/ratio rampart_over_moto={ratio:.1f}")
+    finally:
+        server.terminate()
+        if moto:
+            moto.terminate()
+
+
+if __name__ == "__main__":
+    main()
