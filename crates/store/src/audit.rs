@@ -1,0 +1,695 @@
+//! The audit trail: CloudTrail events, their digest chain, `LookupEvents` queries.
+//!
+//! Every stored event gets a gap-free `seq` (1, 2, 3, ...) and
+//! `digest = SHA-256(prev_digest || seq as 8 big-endian bytes || canonical bytes of the event)`,
+//! where `prev_digest` is the digest of event `seq - 1` (32 zero bytes for the first one).
+//! Digests are stored as lowercase hex. The canonical bytes are a compact JSON array
+//! `[1, event_id, event_time_micros, account_id, event_name, event_source, username,
+//! access_key_id, read_only, resources, record]` with the keys of every object in `record`
+//! sorted, so they do not depend on how a database or serde_json orders keys.
+//!
+//! [`verify_audit_chain`] recomputes the chain and reports the first event that was
+//! changed, removed or moved.
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::{Store, StoreError};
+
+/// The digest that precedes the first event of the chain.
+pub const GENESIS_DIGEST: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One API call, as CloudTrail records it.
+///
+/// The named fields are what `LookupEvents` filters on and returns; `record` is the whole
+/// CloudTrail event (returned as the `CloudTrailEvent` string).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// `eventID`, a UUID.
+    pub event_id: String,
+    /// `eventTime`. Stored with microsecond precision: anything finer is truncated on append.
+    pub event_time: DateTime<Utc>,
+    /// `recipientAccountId`: the account whose trail shows the event.
+    pub account_id: String,
+    /// `eventName`, e.g. `CreateUser`.
+    pub event_name: String,
+    /// `eventSource`, e.g. `iam.amazonaws.com`.
+    pub event_source: String,
+    /// The `Username` lookup attribute (the IAM user or role session name).
+    pub username: Option<String>,
+    /// `userIdentity.accessKeyId`.
+    pub access_key_id: Option<String>,
+    /// `readOnly`.
+    pub read_only: bool,
+    /// `(ResourceType, ResourceName)` pairs, e.g. `("AWS::IAM::User", "alice")`.
+    pub resources: Vec<(String, String)>,
+    /// The complete CloudTrail event JSON.
+    pub record: serde_json::Value,
+}
+
+impl AuditEvent {
+    /// `event_time` as stored: microseconds since the Unix epoch.
+    pub fn event_time_micros(&self) -> i64 {
+        self.event_time.timestamp_micros()
+    }
+
+    /// The canonical bytes that the digest covers (see the module documentation).
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        out.extend_from_slice(b"[1,");
+        write_json_str(&mut out, &self.event_id);
+        out.push(b',');
+        out.extend_from_slice(self.event_time_micros().to_string().as_bytes());
+        for s in [&self.account_id, &self.event_name, &self.event_source] {
+            out.push(b',');
+            write_json_str(&mut out, s);
+        }
+        for s in [&self.username, &self.access_key_id] {
+            out.push(b',');
+            match s {
+                Some(s) => write_json_str(&mut out, s),
+                None => out.extend_from_slice(b"null"),
+            }
+        }
+        out.extend_from_slice(if self.read_only {
+            b",true,["
+        } else {
+            b",false,["
+        });
+        for (i, (t, n)) in self.resources.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'[');
+            write_json_str(&mut out, t);
+            out.push(b',');
+            write_json_str(&mut out, n);
+            out.push(b']');
+        }
+        out.extend_from_slice(b"],");
+        write_canonical_json(&mut out, &self.record);
+        out.push(b']');
+        out
+    }
+
+    /// `record` as canonical JSON text (sorted keys, no whitespace): what the store keeps.
+    pub fn record_text(&self) -> String {
+        canonical_json(&self.record)
+    }
+
+    /// `resources` as JSON text: what the store keeps.
+    pub(crate) fn resources_text(&self) -> String {
+        let pairs: Vec<[&str; 2]> = self
+            .resources
+            .iter()
+            .map(|(t, n)| [t.as_str(), n.as_str()])
+            .collect();
+        serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".to_owned())
+    }
+
+    /// Truncates `event_time` to what the store keeps (microseconds).
+    pub(crate) fn normalize_time(&mut self) {
+        if let Some(t) = DateTime::from_timestamp_micros(self.event_time_micros()) {
+            self.event_time = t;
+        }
+    }
+}
+
+/// An audit event as stored, with its place in the digest chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredAuditEvent {
+    /// Position in the chain: 1, 2, 3... with no gaps.
+    pub seq: i64,
+    /// Digest of event `seq - 1` ([`GENESIS_DIGEST`] for the first), lowercase hex.
+    pub prev_digest: String,
+    /// `SHA-256(prev_digest || seq || canonical bytes)`, lowercase hex.
+    pub digest: String,
+    /// The event.
+    pub event: AuditEvent,
+}
+
+/// Computes the digest of event `seq` whose predecessor's digest is `prev_digest` (hex).
+pub fn chain_digest(prev_digest: &str, seq: i64, event: &AuditEvent) -> String {
+    let mut h = Sha256::new();
+    match hex::decode(prev_digest) {
+        Ok(bytes) => h.update(&bytes),
+        // A non-hex prev_digest can only come from a hand-edited row: hash the text so
+        // the result differs from every honest digest.
+        Err(_) => h.update(prev_digest.as_bytes()),
+    }
+    h.update(seq.to_be_bytes());
+    h.update(event.canonical_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Links `events` onto the chain whose head is `(head_seq, head_digest)`.
+pub(crate) fn link_events(
+    head_seq: i64,
+    head_digest: &str,
+    events: Vec<AuditEvent>,
+) -> Vec<StoredAuditEvent> {
+    let mut prev = head_digest.to_owned();
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut event)| {
+            event.normalize_time();
+            let seq = head_seq + 1 + i as i64;
+            let digest = chain_digest(&prev, seq, &event);
+            StoredAuditEvent {
+                seq,
+                prev_digest: std::mem::replace(&mut prev, digest.clone()),
+                digest,
+                event,
+            }
+        })
+        .collect()
+}
+
+fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    // Serializing a &str cannot fail.
+    if let Ok(text) = serde_json::to_string(s) {
+        out.extend_from_slice(text.as_bytes());
+    }
+}
+
+fn write_canonical_json(out: &mut Vec<u8>, v: &serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Value::String(s) => write_json_str(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical_json(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push(b'{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json_str(out, k);
+                out.push(b':');
+                write_canonical_json(out, &map[k]);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+/// `v` as compact JSON with the keys of every object sorted.
+pub fn canonical_json(v: &serde_json::Value) -> String {
+    let mut out = Vec::new();
+    write_canonical_json(&mut out, v);
+    // Only valid UTF-8 was written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The attributes `LookupEvents` can filter on (at most one per query).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum LookupAttribute {
+    /// `EventId`
+    EventId,
+    /// `EventName`
+    EventName,
+    /// `ReadOnly`: the value is `true` or `false`.
+    ReadOnly,
+    /// `Username`
+    Username,
+    /// `ResourceType`
+    ResourceType,
+    /// `ResourceName`
+    ResourceName,
+    /// `EventSource`
+    EventSource,
+    /// `AccessKeyId`
+    AccessKeyId,
+}
+
+impl LookupAttribute {
+    /// Every attribute.
+    pub const ALL: [LookupAttribute; 8] = [
+        LookupAttribute::EventId,
+        LookupAttribute::EventName,
+        LookupAttribute::ReadOnly,
+        LookupAttribute::Username,
+        LookupAttribute::ResourceType,
+        LookupAttribute::ResourceName,
+        LookupAttribute::EventSource,
+        LookupAttribute::AccessKeyId,
+    ];
+
+    /// The `AttributeKey` string of the CloudTrail API.
+    pub fn as_aws_key(self) -> &'static str {
+        match self {
+            LookupAttribute::EventId => "EventId",
+            LookupAttribute::EventName => "EventName",
+            LookupAttribute::ReadOnly => "ReadOnly",
+            LookupAttribute::Username => "Username",
+            LookupAttribute::ResourceType => "ResourceType",
+            LookupAttribute::ResourceName => "ResourceName",
+            LookupAttribute::EventSource => "EventSource",
+            LookupAttribute::AccessKeyId => "AccessKeyId",
+        }
+    }
+
+    /// Parses a CloudTrail `AttributeKey` (exact spelling).
+    pub fn from_aws_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_aws_key() == key)
+    }
+}
+
+/// A `LookupEvents` query.
+///
+/// The time range is inclusive on both ends; results come newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditQuery {
+    /// Only events recorded for this account.
+    pub account_id: String,
+    /// At most one attribute filter (exact match).
+    pub lookup: Option<(LookupAttribute, String)>,
+    /// Events at or after this time.
+    pub start: Option<DateTime<Utc>>,
+    /// Events at or before this time.
+    pub end: Option<DateTime<Utc>>,
+    /// Page size, 1..=50 ([`StoreError::InvalidQuery`] otherwise).
+    pub max_results: usize,
+    /// The `next_token` of the previous page of the same query.
+    pub next_token: Option<String>,
+}
+
+impl AuditQuery {
+    /// Largest page `LookupEvents` returns.
+    pub const MAX_RESULTS: usize = 50;
+
+    /// Every event of `account_id`, newest first, 50 per page.
+    pub fn new(account_id: impl Into<String>) -> Self {
+        AuditQuery {
+            account_id: account_id.into(),
+            lookup: None,
+            start: None,
+            end: None,
+            max_results: Self::MAX_RESULTS,
+            next_token: None,
+        }
+    }
+
+    /// Checks the arguments and turns the query into what the backends run.
+    pub(crate) fn plan(&self) -> Result<LookupPlan, StoreError> {
+        if !(1..=Self::MAX_RESULTS).contains(&self.max_results) {
+            return Err(StoreError::InvalidQuery(format!(
+                "max_results must be between 1 and {}, got {}",
+                Self::MAX_RESULTS,
+                self.max_results
+            )));
+        }
+        if let Some((LookupAttribute::ReadOnly, v)) = &self.lookup
+            && v != "true"
+            && v != "false"
+        {
+            return Err(StoreError::InvalidQuery(format!(
+                "ReadOnly must be true or false, got {v:?}"
+            )));
+        }
+        let fingerprint = self.fingerprint();
+        let after = match &self.next_token {
+            None => None,
+            Some(t) => Some(decode_token(t, &fingerprint)?),
+        };
+        Ok(LookupPlan { after, fingerprint })
+    }
+
+    /// Identifies the query's filters, so a token cannot be replayed against another query.
+    fn fingerprint(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.account_id.as_bytes());
+        h.update([0]);
+        if let Some((attr, value)) = &self.lookup {
+            h.update(attr.as_aws_key().as_bytes());
+            h.update([0]);
+            h.update(value.as_bytes());
+        }
+        h.update([0]);
+        h.update(
+            self.start
+                .map_or(i64::MIN, |t| t.timestamp_micros())
+                .to_be_bytes(),
+        );
+        h.update(
+            self.end
+                .map_or(i64::MAX, |t| t.timestamp_micros())
+                .to_be_bytes(),
+        );
+        hex::encode(&h.finalize()[..8])
+    }
+
+    /// Builds the SQL `WHERE` clause of the query, with placeholders rendered by `ph`
+    /// (`?1` for SQLite, `$1` for PostgreSQL).
+    pub(crate) fn where_clause(
+        &self,
+        plan: &LookupPlan,
+        ph: fn(usize) -> String,
+    ) -> (String, Vec<SqlArg>) {
+        let mut args = vec![SqlArg::Text(self.account_id.clone())];
+        let mut sql = format!("a.account_id = {}", ph(1));
+        let mut push = |sql: &mut String, cond: &str, arg: SqlArg| {
+            args.push(arg);
+            let p = ph(args.len());
+            sql.push_str(" AND ");
+            sql.push_str(&cond.replace('?', &p));
+        };
+        if let Some((attr, value)) = &self.lookup {
+            let text = SqlArg::Text(value.clone());
+            match attr {
+                LookupAttribute::EventId => push(&mut sql, "a.event_id = ?", text),
+                LookupAttribute::EventName => push(&mut sql, "a.event_name = ?", text),
+                LookupAttribute::ReadOnly => {
+                    push(&mut sql, "a.read_only = ?", SqlArg::Bool(value == "true"))
+                }
+                LookupAttribute::Username => push(&mut sql, "a.username = ?", text),
+                LookupAttribute::EventSource => push(&mut sql, "a.event_source = ?", text),
+                LookupAttribute::AccessKeyId => push(&mut sql, "a.access_key_id = ?", text),
+                LookupAttribute::ResourceType => push(
+                    &mut sql,
+                    "EXISTS (SELECT 1 FROM audit_resources r WHERE r.seq = a.seq AND r.resource_type = ?)",
+                    text,
+                ),
+                LookupAttribute::ResourceName => push(
+                    &mut sql,
+                    "EXISTS (SELECT 1 FROM audit_resources r WHERE r.seq = a.seq AND r.resource_name = ?)",
+                    text,
+                ),
+            }
+        }
+        if let Some(start) = self.start {
+            push(
+                &mut sql,
+                "a.event_time >= ?",
+                SqlArg::I64(start.timestamp_micros()),
+            );
+        }
+        if let Some(end) = self.end {
+            push(
+                &mut sql,
+                "a.event_time <= ?",
+                SqlArg::I64(end.timestamp_micros()),
+            );
+        }
+        if let Some((time, seq)) = plan.after {
+            args.push(SqlArg::I64(time));
+            let t = ph(args.len());
+            args.push(SqlArg::I64(seq));
+            let s = ph(args.len());
+            sql.push_str(&format!(
+                " AND (a.event_time < {t} OR (a.event_time = {t} AND a.seq < {s}))"
+            ));
+        }
+        (sql, args)
+    }
+}
+
+/// A backend-neutral SQL argument.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum SqlArg {
+    I64(i64),
+    Text(String),
+    Bool(bool),
+}
+
+/// A checked query: where the page starts.
+pub(crate) struct LookupPlan {
+    /// `(event_time_micros, seq)` of the last event of the previous page.
+    pub after: Option<(i64, i64)>,
+    fingerprint: String,
+}
+
+impl LookupPlan {
+    /// The token for the page after `last`.
+    pub(crate) fn next_token(&self, last: &StoredAuditEvent) -> String {
+        let raw = format!(
+            "1:{}:{}:{}",
+            last.event.event_time_micros(),
+            last.seq,
+            self.fingerprint
+        );
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    }
+}
+
+fn decode_token(token: &str, fingerprint: &str) -> Result<(i64, i64), StoreError> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| StoreError::InvalidToken)?;
+    let raw = String::from_utf8(raw).map_err(|_| StoreError::InvalidToken)?;
+    let mut parts = raw.split(':');
+    let (Some("1"), Some(time), Some(seq), Some(fp), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Err(StoreError::InvalidToken);
+    };
+    if fp != fingerprint {
+        return Err(StoreError::InvalidToken);
+    }
+    let time = time.parse().map_err(|_| StoreError::InvalidToken)?;
+    let seq = seq.parse().map_err(|_| StoreError::InvalidToken)?;
+    Ok((time, seq))
+}
+
+/// One page of `LookupEvents`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditPage {
+    /// Newest first.
+    pub events: Vec<StoredAuditEvent>,
+    /// Pass it back in [`AuditQuery::next_token`] for the next page; `None` on the last page.
+    pub next_token: Option<String>,
+}
+
+/// Why the chain broke at [`ChainBreak::seq`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BreakReason {
+    /// The event's content no longer hashes to its stored digest: it was changed.
+    Modified,
+    /// The next stored event is not `seq`: event `seq` (and maybe more) was removed.
+    Missing,
+    /// The event's `prev_digest` is not the digest of the event before it: events were
+    /// reordered, or removed and the rest renumbered, or inserted.
+    BrokenLink,
+}
+
+/// The first place where the chain does not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainBreak {
+    /// The first bad seq.
+    pub seq: i64,
+    /// What is wrong there.
+    pub reason: BreakReason,
+}
+
+impl std::fmt::Display for ChainBreak {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.reason {
+            BreakReason::Modified => write!(
+                f,
+                "event {} was modified: its content does not match its digest",
+                self.seq
+            ),
+            BreakReason::Missing => write!(f, "event {} is missing", self.seq),
+            BreakReason::BrokenLink => write!(
+                f,
+                "event {} does not follow the event before it (reordered, renumbered or inserted)",
+                self.seq
+            ),
+        }
+    }
+}
+
+/// What [`verify_audit_chain`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Events checked before the first break (all of them when the chain is intact).
+    pub events_checked: u64,
+    /// Seq of the last event checked (0 for an empty trail).
+    pub head_seq: i64,
+    /// Digest of the last event checked: record it elsewhere to detect truncation later.
+    pub head_digest: String,
+    /// The first break, or `None` when the chain is intact.
+    pub first_bad: Option<ChainBreak>,
+}
+
+impl VerifyReport {
+    /// Whether the whole chain verified.
+    pub fn is_ok(&self) -> bool {
+        self.first_bad.is_none()
+    }
+}
+
+/// Checks the whole audit chain, page by page, and reports the first changed, removed or
+/// reordered event.
+///
+/// Removing the newest events (truncation) cannot be seen from the chain alone: compare
+/// [`VerifyReport::head_seq`] and [`VerifyReport::head_digest`] with a copy kept elsewhere.
+pub async fn verify_audit_chain(store: &dyn Store) -> Result<VerifyReport, StoreError> {
+    const PAGE: usize = 1000;
+    let mut verifier = ChainVerifier::new();
+    loop {
+        let page = store.audit_chain(verifier.report.head_seq, PAGE).await?;
+        let done = page.len() < PAGE;
+        for event in &page {
+            if !verifier.check(event) {
+                return Ok(verifier.report);
+            }
+        }
+        if done || page.is_empty() {
+            return Ok(verifier.report);
+        }
+    }
+}
+
+struct ChainVerifier {
+    report: VerifyReport,
+}
+
+impl ChainVerifier {
+    fn new() -> Self {
+        ChainVerifier {
+            report: VerifyReport {
+                events_checked: 0,
+                head_seq: 0,
+                head_digest: GENESIS_DIGEST.to_owned(),
+                first_bad: None,
+            },
+        }
+    }
+
+    /// Checks the next event; false (with `first_bad` set) at the first break.
+    fn check(&mut self, e: &StoredAuditEvent) -> bool {
+        let expected = self.report.head_seq + 1;
+        let reason = if e.seq != expected {
+            Some(BreakReason::Missing)
+        } else if e.prev_digest != self.report.head_digest {
+            Some(BreakReason::BrokenLink)
+        } else if chain_digest(&e.prev_digest, e.seq, &e.event) != e.digest {
+            Some(BreakReason::Modified)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            self.report.first_bad = Some(ChainBreak {
+                seq: expected,
+                reason,
+            });
+            return false;
+        }
+        self.report.events_checked += 1;
+        self.report.head_seq = e.seq;
+        self.report.head_digest = e.digest.clone();
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(name: &str) -> AuditEvent {
+        AuditEvent {
+            event_id: format!("id-{name}"),
+            event_time: DateTime::from_timestamp(1_700_000_000, 123_456_789).unwrap(),
+            account_id: "123456789012".into(),
+            event_name: name.into(),
+            event_source: "iam.amazonaws.com".into(),
+            username: Some("alice".into()),
+            access_key_id: None,
+            read_only: false,
+            resources: vec![("AWS::IAM::User".into(), "bob".into())],
+            record: serde_json::json!({"z": 1, "a": {"y": [1, 2.5, "x"], "b": null}}),
+        }
+    }
+
+    #[test]
+    fn canonical_bytes_sort_keys_and_are_stable() {
+        let e = event("CreateUser");
+        let text = String::from_utf8(e.canonical_bytes()).unwrap();
+        assert_eq!(
+            text,
+            r#"[1,"id-CreateUser",1700000000123456,"123456789012","CreateUser","iam.amazonaws.com","alice",null,false,[["AWS::IAM::User","bob"]],{"a":{"b":null,"y":[1,2.5,"x"]},"z":1}]"#
+        );
+        // Round trip through the stored text gives the same bytes.
+        let reparsed: serde_json::Value = serde_json::from_str(&e.record_text()).unwrap();
+        let mut e2 = e.clone();
+        e2.record = reparsed;
+        assert_eq!(e.canonical_bytes(), e2.canonical_bytes());
+    }
+
+    #[test]
+    fn linked_events_verify_and_edits_do_not() {
+        let chain = link_events(0, GENESIS_DIGEST, vec![event("A"), event("B"), event("C")]);
+        assert_eq!(chain[0].prev_digest, GENESIS_DIGEST);
+        assert_eq!(chain[1].prev_digest, chain[0].digest);
+        assert_eq!(
+            chain[0].event.event_time.timestamp_subsec_nanos(),
+            123_456_000
+        );
+        let mut v = ChainVerifier::new();
+        assert!(chain.iter().all(|e| v.check(e)));
+        assert_eq!(v.report.head_seq, 3);
+
+        let mut tampered = chain.clone();
+        tampered[1].event.read_only = true;
+        let mut v = ChainVerifier::new();
+        assert!(!tampered.iter().all(|e| v.check(e)));
+        assert_eq!(
+            v.report.first_bad,
+            Some(ChainBreak {
+                seq: 2,
+                reason: BreakReason::Modified
+            })
+        );
+    }
+
+    #[test]
+    fn tokens_are_bound_to_their_query() {
+        let q = AuditQuery::new("111111111111");
+        let plan = q.plan().unwrap();
+        let last = &link_events(0, GENESIS_DIGEST, vec![event("A")])[0];
+        let token = plan.next_token(last);
+        let mut next = q.clone();
+        next.next_token = Some(token.clone());
+        assert_eq!(
+            next.plan().unwrap().after,
+            Some((last.event.event_time_micros(), 1))
+        );
+        let mut other = AuditQuery::new("222222222222");
+        other.next_token = Some(token);
+        assert!(matches!(other.plan(), Err(StoreError::InvalidToken)));
+        let mut garbage = q.clone();
+        garbage.next_token = Some("not a token".into());
+        assert!(matches!(garbage.plan(), Err(StoreError::InvalidToken)));
+    }
+
+    #[test]
+    fn lookup_attribute_keys_round_trip() {
+        for a in LookupAttribute::ALL {
+            assert_eq!(LookupAttribute::from_aws_key(a.as_aws_key()), Some(a));
+        }
+        assert_eq!(LookupAttribute::from_aws_key("eventname"), None);
+    }
+}

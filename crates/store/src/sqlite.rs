@@ -1,0 +1,441 @@
+//! The SQLite backend: one file, the embedded default.
+//!
+//! One writer connection and a few reader connections, all in WAL mode with
+//! `synchronous=NORMAL`: a commit is in the WAL file before [`Store::commit`] returns, so it
+//! survives the process being killed (only an OS crash or power loss can lose the newest
+//! commits). Every write transaction is `BEGIN IMMEDIATE`, which serializes writers across
+//! connections and processes, so seqs are gap-free and the audit chain is linear. SQLite
+//! calls run on tokio's blocking pool.
+//!
+//! Handles opened on the same file in one process share a notifier, so
+//! [`Store::wait_for_changes`] wakes up as soon as any of them commits; commits made by
+//! other processes are found by polling the file every 200 ms.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use tokio::sync::watch;
+
+use crate::audit::{GENESIS_DIGEST, SqlArg, link_events};
+use crate::common::{
+    AUDIT_COLUMNS, AuditRow, CHANGE_COLUMNS, RECORD_COLUMNS, RowLike, Step, announce,
+    change_from_row, joined, record_from_row, reset_change, wait_for_seq,
+};
+use crate::migrations;
+use crate::{
+    AuditEvent, AuditPage, AuditQuery, Batch, Change, Snapshot, Store, StoreError, StoredAuditEvent,
+};
+
+/// How often [`Store::wait_for_changes`] looks at the file for other processes' commits.
+const POLL_EVERY: Duration = Duration::from_millis(200);
+/// Idle reader connections kept open.
+const MAX_IDLE_READERS: usize = 4;
+/// How long a connection waits for another one's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Per file (canonical path): the latest seq committed by any handle of this process.
+static NOTIFIERS: LazyLock<Mutex<HashMap<PathBuf, Arc<watch::Sender<i64>>>>> =
+    LazyLock::new(Default::default);
+
+/// The SQLite [`Store`].
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    notify: Arc<watch::Sender<i64>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock rolled its transaction back (Transaction's Drop).
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::InvalidConfig(format!(
+            "{}: SQLite refused WAL mode (journal_mode is {mode})",
+            path.display()
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating as needed) the database file at `path`.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_owned();
+        let inner = tokio::task::spawn_blocking(move || -> Result<Inner, StoreError> {
+            let mut writer = connect(&path)?;
+            migrate(&mut writer)?;
+            let canonical = std::fs::canonicalize(&path).map_err(|source| StoreError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let latest = max_seq(&writer)?;
+            let notify = lock(&NOTIFIERS)
+                .entry(canonical)
+                .or_insert_with(|| Arc::new(watch::channel(0).0))
+                .clone();
+            announce(&notify, latest);
+            Ok(Inner {
+                path,
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+                notify,
+            })
+        })
+        .await;
+        Ok(SqliteStore {
+            inner: Arc::new(joined(inner)?),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` on the writer connection, on the blocking pool.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = self.inner.clone();
+        joined(tokio::task::spawn_blocking(move || f(&mut lock(&inner.writer))).await)
+    }
+
+    /// Runs `f` on a reader connection, on the blocking pool.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = self.inner.clone();
+        joined(
+            tokio::task::spawn_blocking(move || {
+                let idle = lock(&inner.readers).pop();
+                let mut conn = match idle {
+                    Some(c) => c,
+                    None => {
+                        let c = connect(&inner.path)?;
+                        c.pragma_update(None, "query_only", true)?;
+                        c
+                    }
+                };
+                let out = f(&mut conn);
+                let mut idle = lock(&inner.readers);
+                if idle.len() < MAX_IDLE_READERS {
+                    idle.push(conn);
+                }
+                out
+            })
+            .await,
+        )
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.execute_batch(migrations::CREATE_SCHEMA_MIGRATIONS)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let applied: Vec<i64> = tx
+        .prepare("SELECT version FROM schema_migrations")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for m in migrations::pending(migrations::SQLITE, &applied)? {
+        tx.execute_batch(m.sql).map_err(|e| StoreError::Migration {
+            version: m.version,
+            message: e.to_string(),
+        })?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            params![m.version, m.name, chrono::Utc::now().to_rfc3339()],
+        )?;
+        tracing::info!(
+            version = m.version,
+            name = m.name,
+            "applied SQLite migration"
+        );
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn max_seq(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(
+        conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+impl RowLike for rusqlite::Row<'_> {
+    fn i64(&self, idx: usize) -> Result<i64, StoreError> {
+        Ok(self.get(idx)?)
+    }
+    fn opt_i64(&self, idx: usize) -> Result<Option<i64>, StoreError> {
+        Ok(self.get(idx)?)
+    }
+    fn text(&self, idx: usize) -> Result<String, StoreError> {
+        Ok(self.get(idx)?)
+    }
+    fn opt_text(&self, idx: usize) -> Result<Option<String>, StoreError> {
+        Ok(self.get(idx)?)
+    }
+    fn bool(&self, idx: usize) -> Result<bool, StoreError> {
+        Ok(self.get(idx)?)
+    }
+}
+
+/// Runs `sql` and decodes every row with `decode`.
+fn query_all<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(decode(row)?);
+    }
+    Ok(out)
+}
+
+/// Appends `events` to the chain inside the write transaction `tx`.
+fn append_audit_tx(
+    tx: &rusqlite::Transaction<'_>,
+    events: Vec<AuditEvent>,
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let (head_seq, head_digest): (i64, String) = tx
+        .query_row(
+            "SELECT seq, digest FROM audit_events ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or((0, GENESIS_DIGEST.to_owned()));
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO audit_events (seq, event_id, event_time, account_id, event_name, \
+         event_source, username, access_key_id, read_only, resources, record, prev_digest, digest) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?;
+    let mut insert_resource = tx.prepare_cached(
+        "INSERT INTO audit_resources (seq, resource_type, resource_name) VALUES (?1, ?2, ?3)",
+    )?;
+    for stored in link_events(head_seq, &head_digest, events) {
+        let r = AuditRow::from_stored(&stored);
+        insert.execute(params![
+            r.seq,
+            r.event_id,
+            r.event_time,
+            r.account_id,
+            r.event_name,
+            r.event_source,
+            r.username,
+            r.access_key_id,
+            r.read_only,
+            r.resources,
+            r.record,
+            r.prev_digest,
+            r.digest
+        ])?;
+        for (t, n) in &stored.event.resources {
+            insert_resource.execute(params![stored.seq, t, n])?;
+        }
+    }
+    Ok(())
+}
+
+fn commit_batch(conn: &mut Connection, batch: Batch) -> Result<Vec<Change>, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut seq = max_seq(&tx)?;
+    let mut changes = Vec::with_capacity(batch.mutations.len());
+    for m in &batch.mutations {
+        let (kind, id) = m.key();
+        let current: Option<i64> = tx
+            .prepare_cached("SELECT version FROM records WHERE kind = ?1 AND id = ?2")?
+            .query_row(params![kind, id], |r| r.get(0))
+            .optional()?;
+        // On a conflict, `tx` is dropped: everything is rolled back.
+        let Some(step) = Step::plan(m, current)? else {
+            continue;
+        };
+        seq += 1;
+        let stored = step.stored();
+        match &stored {
+            Some((version, value)) => tx
+                .prepare_cached(
+                    "INSERT INTO records (kind, id, version, value) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (kind, id) DO UPDATE SET version = excluded.version, \
+                     value = excluded.value",
+                )?
+                .execute(params![kind, id, version, value])?,
+            None => tx
+                .prepare_cached("DELETE FROM records WHERE kind = ?1 AND id = ?2")?
+                .execute(params![kind, id])?,
+        };
+        let (version, value) = stored.unzip();
+        tx.prepare_cached(
+            "INSERT INTO changes (seq, kind, id, version, value) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![seq, kind, id, version, value])?;
+        changes.push(step.change(seq));
+    }
+    append_audit_tx(&tx, batch.audit)?;
+    tx.commit()?;
+    Ok(changes)
+}
+
+fn to_sqlite(arg: SqlArg) -> rusqlite::types::Value {
+    match arg {
+        SqlArg::I64(i) => rusqlite::types::Value::Integer(i),
+        SqlArg::Text(s) => rusqlite::types::Value::Text(s),
+        SqlArg::Bool(b) => rusqlite::types::Value::Integer(b.into()),
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        self.read(|conn| {
+            // One read transaction: the records and the seq come from the same snapshot.
+            let tx = conn.transaction()?;
+            let seq = max_seq(&tx)?;
+            let records = query_all(
+                &tx,
+                &format!("SELECT {RECORD_COLUMNS} FROM records ORDER BY kind, id"),
+                [],
+                |r| record_from_row(r),
+            )?;
+            Ok(Snapshot { records, seq })
+        })
+        .await
+    }
+
+    async fn commit(&self, batch: Batch) -> Result<Vec<Change>, StoreError> {
+        if batch.mutations.is_empty() && batch.audit.is_empty() {
+            return Ok(Vec::new());
+        }
+        let changes = self.write(move |conn| commit_batch(conn, batch)).await?;
+        if let Some(last) = changes.last() {
+            announce(&self.inner.notify, last.seq);
+        }
+        Ok(changes)
+    }
+
+    async fn changes_since(&self, after: i64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            query_all(
+                conn,
+                &format!(
+                    "SELECT {CHANGE_COLUMNS} FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+                ),
+                params![after, limit],
+                |r| change_from_row(r),
+            )
+        })
+        .await
+    }
+
+    async fn wait_for_changes(&self, after: i64, timeout: Duration) -> Result<(), StoreError> {
+        let rx = self.inner.notify.subscribe();
+        wait_for_seq(rx, after, timeout, POLL_EVERY, || {
+            self.read(|conn| max_seq(conn))
+        })
+        .await
+    }
+
+    async fn append_audit(&self, events: Vec<AuditEvent>) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            append_audit_tx(&tx, events)?;
+            Ok(tx.commit()?)
+        })
+        .await
+    }
+
+    async fn lookup_audit(&self, query: AuditQuery) -> Result<AuditPage, StoreError> {
+        let plan = query.plan()?;
+        let (filter, args) = query.where_clause(&plan, |i| format!("?{i}"));
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_events a WHERE {filter} \
+             ORDER BY a.event_time DESC, a.seq DESC LIMIT {}",
+            query.max_results + 1
+        );
+        let args: Vec<rusqlite::types::Value> = args.into_iter().map(to_sqlite).collect();
+        let mut events = self
+            .read(move |conn| {
+                query_all(conn, &sql, rusqlite::params_from_iter(args), |r| {
+                    AuditRow::read(r)?.into_stored()
+                })
+            })
+            .await?;
+        let next_token = if events.len() > query.max_results {
+            events.truncate(query.max_results);
+            events.last().map(|last| plan.next_token(last))
+        } else {
+            None
+        };
+        Ok(AuditPage { events, next_token })
+    }
+
+    async fn audit_chain(
+        &self,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredAuditEvent>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            query_all(
+                conn,
+                &format!(
+                    "SELECT {AUDIT_COLUMNS} FROM audit_events a WHERE a.seq > ?1 \
+                     ORDER BY a.seq LIMIT ?2"
+                ),
+                params![after_seq, limit],
+                |r| AuditRow::read(r)?.into_stored(),
+            )
+        })
+        .await
+    }
+
+    async fn reset(&self) -> Result<(), StoreError> {
+        let seq = self
+            .write(|conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let seq = max_seq(&tx)? + 1;
+                tx.execute_batch(
+                    "DELETE FROM records; DELETE FROM changes; \
+                     DELETE FROM audit_resources; DELETE FROM audit_events;",
+                )?;
+                let marker = reset_change(seq);
+                tx.execute(
+                    "INSERT INTO changes (seq, kind, id) VALUES (?1, ?2, ?3)",
+                    params![marker.seq, marker.kind, marker.id],
+                )?;
+                tx.commit()?;
+                Ok(seq)
+            })
+            .await?;
+        announce(&self.inner.notify, seq);
+        Ok(())
+    }
+}
