@@ -19,15 +19,52 @@ import os
 import sys
 
 SERVICES = ["iam", "sts", "organizations", "kms", "cloudtrail", "guardduty"]
+# A handful of EC2 operations (lists, nested structures, timestamps, blobs, integers)
+# so the ec2 protocol is tested without embedding EC2's 765 operations.
+EC2_FIXTURE_OPS = [
+    "DescribeRegions",
+    "DescribeKeyPairs",
+    "ImportKeyPair",
+    "CreateTags",
+    "DescribeTags",
+    "DescribeInstanceStatus",
+    "DescribeSecurityGroups",
+]
+EC2_FIXTURE = os.path.join("crates", "protocol", "tests", "fixtures", "ec2.json")
 STRIP = {"documentation", "documentationUrl", "examples", "deprecatedMessage"}
 
 
-def strip(node):
+def strip(node, names=False):
+    """Drop documentation keys; `names` marks dicts keyed by shape/member/operation
+    names, whose keys are data (a member may be called "documentation")."""
     if isinstance(node, dict):
-        return {k: strip(v) for k, v in node.items() if k not in STRIP}
+        return {
+            k: strip(v, names=k in ("shapes", "members", "operations") and not names)
+            for k, v in node.items()
+            if names or k not in STRIP
+        }
     if isinstance(node, list):
         return [strip(v) for v in node]
     return node
+
+
+def ec2_fixture(data_dir):
+    _, model = latest_model(data_dir, "ec2")
+    ops = {name: model["operations"][name] for name in EC2_FIXTURE_OPS}
+    seen, stack = set(), []
+    for op in ops.values():
+        stack += [op[k]["shape"] for k in ("input", "output") if k in op]
+        stack += [e["shape"] for e in op.get("errors", [])]
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        shape = model["shapes"][name]
+        stack += [m["shape"] for m in shape.get("members", {}).values()]
+        stack += [shape[k]["shape"] for k in ("member", "key", "value") if k in shape]
+    shapes = {n: s for n, s in model["shapes"].items() if n in seen}
+    return strip({"version": model.get("version"), "metadata": model["metadata"], "operations": ops, "shapes": shapes})
 
 
 def latest_model(data_dir, service):
@@ -64,6 +101,12 @@ def main():
             f.write("\n")
         imported.append((service, version))
         print(f"{service} {version}: {len(model['operations'])} operations -> {path}")
+    fixture = os.path.join(repo, EC2_FIXTURE)
+    os.makedirs(os.path.dirname(fixture), exist_ok=True)
+    with open(fixture, "w", encoding="utf-8") as f:
+        json.dump(ec2_fixture(data_dir), f, separators=(",", ":"))
+        f.write("\n")
+    print(f"ec2 fixture: {len(EC2_FIXTURE_OPS)} operations -> {fixture}")
     today = datetime.date.today().isoformat()
     lines = [
         "The service models in this folder are derived from botocore",
@@ -78,6 +121,7 @@ def main():
         "models:",
     ]
     lines += [f"  {s}.json  <- botocore/data/{s}/{v}/service-2.json" for s, v in imported]
+    lines += ["", f"The ec2 test fixture ({EC2_FIXTURE}) is a subset of", "botocore/data/ec2/2016-11-15/service-2.json under the same licence."]
     with open(os.path.join(args.out, "NOTICE"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
 
