@@ -536,8 +536,25 @@ pub struct VerifyReport {
 
 impl VerifyReport {
     /// Whether the whole chain verified.
-    pub fn is_ok(&self) -> bool {
+    pub fn is_intact(&self) -> bool {
         self.first_bad.is_none()
+    }
+}
+
+impl std::fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.first_bad {
+            None => write!(
+                f,
+                "audit chain intact: {} events, head seq {} digest {}",
+                self.events_checked, self.head_seq, self.head_digest
+            ),
+            Some(b) => write!(
+                f,
+                "audit chain BROKEN: {b} ({} events verified before it)",
+                self.events_checked
+            ),
+        }
     }
 }
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::audit::StoredAuditEvent;
-use crate::{AuditEvent, Change, Mutation, RESET_KIND, Record, StoreError};
+use crate::audit::{LookupPlan, SqlArg, StoredAuditEvent};
+use crate::{AuditEvent, AuditPage, AuditQuery, Change, Mutation, RESET_KIND, Record, StoreError};
 
 /// Columns of `audit_events`, in the order [`AuditRow::read`] expects them.
 pub(crate) const AUDIT_COLUMNS: &str = "a.seq, a.event_id, a.event_time, a.account_id, \
@@ -283,4 +283,34 @@ pub(crate) fn joined<T>(
     r: Result<Result<T, StoreError>, tokio::task::JoinError>,
 ) -> Result<T, StoreError> {
     r.map_err(StoreError::backend)?
+}
+
+/// The `LookupEvents` statement: one row more than a page, to know whether another follows.
+pub(crate) fn lookup_sql(
+    query: &AuditQuery,
+    plan: &LookupPlan,
+    ph: fn(usize) -> String,
+) -> (String, Vec<SqlArg>) {
+    let (filter, args) = query.where_clause(plan, ph);
+    let sql = format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit_events a WHERE {filter} \
+         ORDER BY a.event_time DESC, a.seq DESC LIMIT {}",
+        query.max_results + 1
+    );
+    (sql, args)
+}
+
+/// Cuts what [`lookup_sql`] returned to a page and its token.
+pub(crate) fn into_page(
+    query: &AuditQuery,
+    plan: &LookupPlan,
+    mut events: Vec<StoredAuditEvent>,
+) -> AuditPage {
+    let next_token = if events.len() > query.max_results {
+        events.truncate(query.max_results);
+        events.last().map(|last| plan.next_token(last))
+    } else {
+        None
+    };
+    AuditPage { events, next_token }
 }

@@ -20,7 +20,7 @@ use tokio_postgres::{AsyncMessage, Config, IsolationLevel, NoTls};
 use crate::audit::{GENESIS_DIGEST, SqlArg, link_events};
 use crate::common::{
     AUDIT_COLUMNS, AuditRow, CHANGE_COLUMNS, RECORD_COLUMNS, RowLike, Step, announce,
-    change_from_row, record_from_row, reset_change, wait_for_seq,
+    change_from_row, into_page, lookup_sql, record_from_row, reset_change, wait_for_seq,
 };
 use crate::migrations;
 use crate::{
@@ -515,25 +515,14 @@ impl Store for PostgresStore {
 
     async fn lookup_audit(&self, query: AuditQuery) -> Result<AuditPage, StoreError> {
         let plan = query.plan()?;
-        let (filter, args) = query.where_clause(&plan, |i| format!("${i}"));
-        let sql = format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit_events a WHERE {filter} \
-             ORDER BY a.event_time DESC, a.seq DESC LIMIT {}",
-            query.max_results + 1
-        );
+        let (sql, args) = lookup_sql(&query, &plan, |i| format!("${i}"));
         let args = to_postgres(args);
-        let mut events = self
+        let events = self
             .query_all(&sql, &params_ref(&args), |r| {
                 AuditRow::read(r)?.into_stored()
             })
             .await?;
-        let next_token = if events.len() > query.max_results {
-            events.truncate(query.max_results);
-            events.last().map(|last| plan.next_token(last))
-        } else {
-            None
-        };
-        Ok(AuditPage { events, next_token })
+        Ok(into_page(&query, &plan, events))
     }
 
     async fn audit_chain(

@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use crate::audit::{GENESIS_DIGEST, SqlArg, link_events};
 use crate::common::{
     AUDIT_COLUMNS, AuditRow, CHANGE_COLUMNS, RECORD_COLUMNS, RowLike, Step, announce,
-    change_from_row, joined, record_from_row, reset_change, wait_for_seq,
+    change_from_row, into_page, joined, lookup_sql, record_from_row, reset_change, wait_for_seq,
 };
 use crate::migrations;
 use crate::{
@@ -374,27 +374,16 @@ impl Store for SqliteStore {
 
     async fn lookup_audit(&self, query: AuditQuery) -> Result<AuditPage, StoreError> {
         let plan = query.plan()?;
-        let (filter, args) = query.where_clause(&plan, |i| format!("?{i}"));
-        let sql = format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit_events a WHERE {filter} \
-             ORDER BY a.event_time DESC, a.seq DESC LIMIT {}",
-            query.max_results + 1
-        );
+        let (sql, args) = lookup_sql(&query, &plan, |i| format!("?{i}"));
         let args: Vec<rusqlite::types::Value> = args.into_iter().map(to_sqlite).collect();
-        let mut events = self
+        let events = self
             .read(move |conn| {
                 query_all(conn, &sql, rusqlite::params_from_iter(args), |r| {
                     AuditRow::read(r)?.into_stored()
                 })
             })
             .await?;
-        let next_token = if events.len() > query.max_results {
-            events.truncate(query.max_results);
-            events.last().map(|last| plan.next_token(last))
-        } else {
-            None
-        };
-        Ok(AuditPage { events, next_token })
+        Ok(into_page(&query, &plan, events))
     }
 
     async fn audit_chain(
