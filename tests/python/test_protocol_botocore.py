@@ -59,13 +59,16 @@ def to_harness(service, prepared):
     body = prepared.body or b""
     if isinstance(body, str):
         body = body.encode()
+    headers = {k: v if isinstance(v, str) else v.decode() for k, v in prepared.headers.items()}
+    # The HTTP client adds Host from the URL; botocore signs it that way.
+    headers.setdefault("Host", url.netloc)
     return {
         "direction": "parse",
         "service": service,
         "method": prepared.method,
         "path": url.path or "/",
         "query": url.query,
-        "headers": {k: v if isinstance(v, str) else v.decode() for k, v in prepared.headers.items()},
+        "headers": headers,
         "body_b64": base64.b64encode(body).decode(),
     }
 
@@ -147,3 +150,75 @@ def test_error_parses_in_botocore(harness, service, error):
     assert parsed["Error"]["Code"] == want_code, parsed
     assert parsed["Error"]["Message"] == message, parsed
     assert parsed["ResponseMetadata"]["RequestId"] == "harness-request-id", parsed
+
+
+# ---------------------------------------------------------------- SigV4
+
+import time  # noqa: E402
+
+import botocore.auth  # noqa: E402
+import botocore.credentials  # noqa: E402
+
+SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+CREDS = botocore.credentials.Credentials("AKIDEXAMPLE", SECRET)
+SIGNED_OPS = [(svc, MODELS[svc].operation_names[i]) for svc in SERVICES for i in (0, 1, 2)]
+
+
+def signed_request(service, operation, creds=CREDS, presign=False):
+    model = MODELS[service]
+    op_model = model.operation_model(operation)
+    params = generate(op_model.input_shape) if op_model.input_shape else {}
+    serializer = botocore.serialize.create_serializer(model.metadata["protocol"], include_validation=True)
+    req = serializer.serialize_to_request(params, op_model)
+    botocore.awsrequest.prepare_request_dict(req, endpoint_url=ENDPOINT)
+    aws = botocore.awsrequest.create_request_object(req)
+    signing_name = model.metadata.get("signingName", model.metadata["endpointPrefix"])
+    if presign:
+        botocore.auth.SigV4QueryAuth(creds, signing_name, "us-east-1", expires=300).add_auth(aws)
+    else:
+        botocore.auth.SigV4Auth(creds, signing_name, "us-east-1").add_auth(aws)
+    return aws.prepare()
+
+
+def verify(harness, prepared, secret=SECRET, now=None, mutate=None):
+    cmd = to_harness("iam", prepared)
+    if mutate:
+        mutate(cmd)
+    cmd.update({"direction": "verify", "secret": secret, "now": int(now or time.time())})
+    return harness.call(cmd)
+
+
+@pytest.mark.parametrize("service,operation", SIGNED_OPS, ids=[f"{s}.{o}" for s, o in SIGNED_OPS])
+def test_sigv4_botocore_signatures_verify(harness, service, operation):
+    prepared = signed_request(service, operation)
+    assert verify(harness, prepared) == {"verified": True, "access_key_id": "AKIDEXAMPLE", "security_token": None}
+    # Wrong secret, one changed body byte, one changed signature character.
+    assert "SignatureDoesNotMatch" in verify(harness, prepared, secret=SECRET + "x")["auth_error"]
+
+    def flip_body(cmd):
+        body = bytearray(base64.b64decode(cmd["body_b64"]) or b" ")
+        body[-1] ^= 1
+        cmd["body_b64"] = base64.b64encode(bytes(body)).decode()
+
+    assert "SignatureDoesNotMatch" in verify(harness, prepared, mutate=flip_body)["auth_error"]
+
+    def flip_sig(cmd):
+        auth = cmd["headers"]["Authorization"]
+        last = "0" if auth[-1] != "0" else "1"
+        cmd["headers"]["Authorization"] = auth[:-1] + last
+
+    assert "SignatureDoesNotMatch" in verify(harness, prepared, mutate=flip_sig)["auth_error"]
+    # 16 minutes later the signature has expired.
+    assert "SignatureExpired" in verify(harness, prepared, now=time.time() + 16 * 60)["auth_error"]
+
+
+def test_sigv4_session_token_and_presigned(harness):
+    creds = botocore.credentials.Credentials("ASIAEXAMPLE", SECRET, "session-token/+=")
+    out = verify(harness, signed_request("sts", "GetCallerIdentity", creds=creds))
+    assert out == {"verified": True, "access_key_id": "ASIAEXAMPLE", "security_token": "session-token/+="}
+    pre = signed_request("sts", "GetCallerIdentity", creds=creds, presign=True)
+    assert "X-Amz-Signature=" in pre.url
+    out = verify(harness, pre)
+    assert out["verified"] is True, out
+    assert out["security_token"] == "session-token/+="
+    assert "RequestExpired" in verify(harness, pre, now=time.time() + 301)["auth_error"]

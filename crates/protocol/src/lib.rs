@@ -43,6 +43,7 @@ mod form;
 mod json;
 pub mod model;
 mod query;
+pub mod redact;
 mod rest_json;
 pub mod route;
 pub mod sigv4;

@@ -49,7 +49,12 @@ pub fn redact(service: &ServiceModel, shape: ShapeId, value: &Value) -> Value {
                 .collect(),
         ),
         (ShapeKind::List, Value::Array(items)) => match &model.member {
-            Some(member) => Value::Array(items.iter().map(|v| redact(service, member.shape, v)).collect()),
+            Some(member) => Value::Array(
+                items
+                    .iter()
+                    .map(|v| redact(service, member.shape, v))
+                    .collect(),
+            ),
             None => value.clone(),
         },
         (ShapeKind::Map, Value::Object(entries)) => match &model.value {

@@ -521,11 +521,15 @@ pub fn verify(
         )));
     }
     let body_hash = || hex::encode(Sha256::digest(req.body));
-    let payload_hash = match (
+    // Which payload hashes the signature may cover. Presigned requests without the
+    // header: botocore signs the body's hash (as AWS does for all services but S3),
+    // other SDKs `UNSIGNED-PAYLOAD`; each still needs a valid signature over that
+    // exact string, so accepting either lets nothing unsigned through.
+    let candidates: Vec<String> = match (
         signed.presigned_expires,
         header(req, "x-amz-content-sha256"),
     ) {
-        (_, Some(UNSIGNED_PAYLOAD)) => UNSIGNED_PAYLOAD.to_string(),
+        (_, Some(UNSIGNED_PAYLOAD)) => vec![UNSIGNED_PAYLOAD.to_string()],
         (_, Some(claimed)) => {
             if !claimed.eq_ignore_ascii_case(&body_hash()) {
                 return Err(AuthError::SignatureDoesNotMatch(
@@ -533,19 +537,20 @@ pub fn verify(
                         .into(),
                 ));
             }
-            claimed.to_string()
+            vec![claimed.to_string()]
         }
-        (Some(_), None) => UNSIGNED_PAYLOAD.to_string(),
-        (None, None) => body_hash(),
+        (Some(_), None) => vec![body_hash(), UNSIGNED_PAYLOAD.to_string()],
+        (None, None) => vec![body_hash()],
     };
-    let creq = canonical_request(req, signed, &payload_hash);
-    let expected = key.sign(&string_to_sign(signed, &creq));
     let given = signed.signature.to_ascii_lowercase();
-    if expected.as_bytes().ct_eq(given.as_bytes()).into() {
-        Ok(())
-    } else {
-        Err(AuthError::signature_mismatch())
+    for payload_hash in candidates {
+        let creq = canonical_request(req, signed, &payload_hash);
+        let expected = key.sign(&string_to_sign(signed, &creq));
+        if bool::from(expected.as_bytes().ct_eq(given.as_bytes())) {
+            return Ok(());
+        }
     }
+    Err(AuthError::signature_mismatch())
 }
 
 fn not_yet_current(ts: i64, now: i64) -> AuthError {
