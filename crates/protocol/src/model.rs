@@ -183,7 +183,7 @@ pub struct Shape {
     pub min: Option<f64>,
     pub max: Option<f64>,
     pub pattern: Option<String>,
-    compiled_pattern: OnceLock<Option<Regex>>,
+    compiled_pattern: OnceLock<Option<Pattern>>,
     pub timestamp_format: Option<TimestampFormat>,
     pub flattened: bool,
     pub location_name: Option<String>,
@@ -205,14 +205,42 @@ impl Shape {
     }
 
     /// The model's `pattern`, compiled once (anchored: AWS matches the whole value).
-    /// `None` when there is no pattern or it does not compile as a Rust regex.
-    pub fn pattern_regex(&self) -> Option<&Regex> {
+    /// `None` when there is no pattern or it compiles with neither engine.
+    pub fn pattern_regex(&self) -> Option<&Pattern> {
         self.compiled_pattern
-            .get_or_init(|| {
-                let p = self.pattern.as_deref()?;
-                Regex::new(&format!("^(?:{p})$")).ok()
-            })
+            .get_or_init(|| Pattern::compile(self.pattern.as_deref()?))
             .as_ref()
+    }
+}
+
+/// A compiled model pattern. The models' patterns are Java regexes: most compile with
+/// the `regex` crate; the few with look-arounds use `fancy-regex`; Java's UTF-16
+/// surrogate-pair ranges are rewritten as the code points they mean.
+#[derive(Debug)]
+pub enum Pattern {
+    Fast(Regex),
+    Backtracking(fancy_regex::Regex),
+}
+
+impl Pattern {
+    fn compile(java: &str) -> Option<Pattern> {
+        let p = java.replace(r"\uD800\uDC00-\uDBFF\uDFFF", r"\x{10000}-\x{10FFFF}");
+        let anchored = format!("^(?:{p})$");
+        match Regex::new(&anchored) {
+            Ok(r) => Some(Pattern::Fast(r)),
+            Err(_) => fancy_regex::Regex::new(&anchored)
+                .ok()
+                .map(Pattern::Backtracking),
+        }
+    }
+
+    /// Whether the whole of `s` matches. A backtracking engine that gives up (its
+    /// step limit) counts as a match: the value is not rejected on a guess.
+    pub fn is_match(&self, s: &str) -> bool {
+        match self {
+            Pattern::Fast(r) => r.is_match(s),
+            Pattern::Backtracking(r) => r.is_match(s).unwrap_or(true),
+        }
     }
 }
 
@@ -786,5 +814,33 @@ mod tests {
         let re = s.pattern_regex().unwrap();
         assert!(re.is_match("alice"));
         assert!(!re.is_match("a b"));
+        let alias = iam.shape(iam.shape_id("accountAliasType").unwrap());
+        let re = alias.pattern_regex().unwrap();
+        assert!(matches!(re, Pattern::Backtracking(_)));
+        assert!(re.is_match("my-alias"));
+        assert!(!re.is_match("my--alias"));
+        let ct = Services::get("cloudtrail").unwrap();
+        let key = ct.shape(ct.shape_id("PartitionKeyName").unwrap());
+        assert!(key.pattern_regex().unwrap().is_match("a\u{1F600}b"));
+    }
+}
+
+#[cfg(test)]
+mod pattern_tests {
+    use super::*;
+
+    /// Every pattern in the embedded models compiles as a Rust regex (one that did not
+    /// would silently go unchecked).
+    #[test]
+    fn every_pattern_compiles() {
+        let mut bad = Vec::new();
+        for m in Services::all() {
+            for s in &m.shapes {
+                if s.pattern.is_some() && s.pattern_regex().is_none() {
+                    bad.push(format!("{}.{}: {:?}", m.name, s.name, s.pattern));
+                }
+            }
+        }
+        assert!(bad.is_empty(), "{bad:#?}");
     }
 }
