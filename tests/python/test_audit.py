@@ -86,7 +86,7 @@ def test_lookup_rejects_bad_arguments(admin):
     cloudtrail = server.client("cloudtrail", key_id, secret)
     cases = [
         (dict(NextToken="not-a-token"), "InvalidNextTokenException"),
-        (dict(MaxResults=51), "InvalidMaxResultsException"),
+        (dict(MaxResults=51), "ValidationException"),
         (dict(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "x"}] * 2),
          "InvalidLookupAttributesException"),
     ]

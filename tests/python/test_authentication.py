@@ -48,13 +48,27 @@ def test_unsigned_request_is_missing_authentication_token(admin):
 
 
 def test_request_signed_outside_the_skew_window_expired(admin):
+    # Query services (IAM, STS) answer clock skew as SignatureDoesNotMatch with a
+    # "Signature expired" message.
     server, key_id, secret = admin
     past = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=16)
     client = server.client("sts", key_id, secret)
     with mock.patch("botocore.auth.get_current_datetime", return_value=past):
         with pytest.raises(botocore.exceptions.ClientError) as e:
             client.get_caller_identity()
-    assert error_code(e) == "RequestExpired"
+    assert error_code(e) == "SignatureDoesNotMatch"
+    assert e.value.response["Error"]["Message"].startswith("Signature expired: ")
+
+
+def test_expired_presigned_url_is_rejected(admin):
+    server, key_id, secret = admin
+    past = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=120)
+    client = server.client("sts", key_id, secret)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=past):
+        url = client.generate_presigned_url("get_caller_identity", ExpiresIn=60, HttpMethod="GET")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(url, timeout=5)
+    assert "<Code>RequestExpired</Code>" in e.value.read().decode()
 
 
 def test_request_signed_within_the_skew_window_passes(admin):
@@ -67,7 +81,7 @@ def test_request_signed_within_the_skew_window_passes(admin):
 
 def test_presigned_url_authenticates(admin):
     server, key_id, secret = admin
-    url = server.client("sts", key_id, secret).generate_presigned_url("get_caller_identity", ExpiresIn=60)
+    url = server.client("sts", key_id, secret).generate_presigned_url("get_caller_identity", ExpiresIn=60, HttpMethod="GET")
     assert "X-Amz-Signature=" in url
     body = urllib.request.urlopen(url, timeout=5).read().decode()
     assert "<GetCallerIdentityResult>" in body and ":user/admin</Arn>" in body
@@ -75,7 +89,7 @@ def test_presigned_url_authenticates(admin):
 
 def test_tampered_presigned_url_is_rejected(admin):
     server, key_id, secret = admin
-    url = server.client("sts", key_id, secret).generate_presigned_url("get_caller_identity", ExpiresIn=60)
+    url = server.client("sts", key_id, secret).generate_presigned_url("get_caller_identity", ExpiresIn=60, HttpMethod="GET")
     tampered = url.replace("X-Amz-Expires=60", "X-Amz-Expires=61")
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(tampered, timeout=5)

@@ -23,16 +23,18 @@ def test_unknown_query_action(admin):
     assert "<RequestId>" in r.text
 
 
-def test_invalid_utf8_form_body(admin):
+@pytest.mark.parametrize("user_name", [b"\xff\xfe", b"%FF%FE"])
+def test_invalid_utf8_in_a_member(admin, user_name):
     server, key_id, secret = admin
-    r = send_signed(server.endpoint, key_id, secret, "sts",
-                    b"Action=GetCallerIdentity&Version=2011-06-15&X=\xff\xfe", FORM)
+    r = send_signed(server.endpoint, key_id, secret, "iam",
+                    b"Action=GetUser&Version=2010-05-08&UserName=" + user_name, FORM)
     assert 400 <= r.status_code < 500, r.text
+    assert "<Error>" in r.text and "<RequestId>" in r.text
 
 
 def test_oversize_body(admin):
     server, key_id, secret = admin
-    r = send_signed(server.endpoint, key_id, secret, "sts", b"Action=GetCallerIdentity&x=" + b"a" * (3 << 20), FORM)
+    r = send_signed(server.endpoint, key_id, secret, "sts", b"Action=GetCallerIdentity&x=" + b"a" * (9 << 20), FORM)
     assert r.status_code == 413
 
 

@@ -48,22 +48,29 @@ struct Sample {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let recorded: RecordedRequest = serde_json::from_slice(
-        &std::fs::read(&args.request).with_context(|| format!("reading {}", args.request.display()))?,
+        &std::fs::read(&args.request)
+            .with_context(|| format!("reading {}", args.request.display()))?,
     )?;
     let uri: hyper::Uri = recorded.url.parse()?;
     let authority = uri.authority().context("URL without host")?.to_string();
     let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
-    let interval = args.rate.map(|rate| Duration::from_secs_f64(args.connections as f64 / rate));
+    let interval = args
+        .rate
+        .map(|rate| Duration::from_secs_f64(args.connections as f64 / rate));
 
     let mut tasks = Vec::new();
     for _ in 0..args.connections {
         let stream = tokio::net::TcpStream::connect(&authority).await?;
         stream.set_nodelay(true)?;
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         tokio::spawn(connection);
         let request = build(&recorded, &uri)?;
         tasks.push(tokio::spawn(async move {
-            let mut sample = Sample { latencies_us: Vec::new(), errors: 0 };
+            let mut sample = Sample {
+                latencies_us: Vec::new(),
+                errors: 0,
+            };
             let mut next = Instant::now();
             while Instant::now() < deadline {
                 if let Some(interval) = interval {
@@ -85,7 +92,9 @@ async fn main() -> anyhow::Result<()> {
                     }
                     continue;
                 }
-                sample.latencies_us.push(started.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                sample
+                    .latencies_us
+                    .push(started.elapsed().as_micros().min(u32::MAX as u128) as u32);
             }
             sample
         }));
@@ -101,7 +110,10 @@ async fn main() -> anyhow::Result<()> {
     let elapsed = started.elapsed().as_secs_f64().max(args.seconds);
     latencies.sort_unstable();
     let percentile = |p: f64| -> u32 {
-        latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied().unwrap_or(0)
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
     };
     println!(
         "requests={} errors={} requests_per_s={:.0} p50_us={} p99_us={}",
@@ -115,7 +127,9 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn build(recorded: &RecordedRequest, uri: &hyper::Uri) -> anyhow::Result<Request<Full<Bytes>>> {
-    let mut builder = Request::builder().method(recorded.method.as_str()).uri(uri.path_and_query().map_or("/", |p| p.as_str()));
+    let mut builder = Request::builder()
+        .method(recorded.method.as_str())
+        .uri(uri.path_and_query().map_or("/", |p| p.as_str()));
     for (name, value) in &recorded.headers {
         builder = builder.header(name, value);
     }

@@ -1,0 +1,237 @@
+//! The chain every AWS API request goes through: authenticate → route and parse →
+//! authorize → handle → audit → serialize. Every failure becomes the AWS error of the
+//! request's protocol; nothing from outside can make it panic or answer 500.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use rampart_protocol::model::Protocol;
+use rampart_protocol::sigv4;
+use rampart_protocol::{AwsError, HttpRequest, HttpResponse, Route};
+use rampart_services::audit::{self, ApiCall};
+use rampart_services::{Call, ControlPlane, ServiceError, authorize};
+use rampart_store::Batch;
+
+use crate::authenticate::authenticate;
+use rampart_protocol::MAX_BODY_BYTES;
+
+pub async fn handle(
+    State(plane): State<Arc<ControlPlane>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let (parts, body) = request.into_parts();
+    let body = to_bytes(body, MAX_BODY_BYTES).await;
+    let empty = axum::body::Bytes::new();
+    let http = HttpRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &parts.headers,
+        body: body.as_ref().unwrap_or(&empty),
+    };
+    if body.is_err() {
+        let service = rampart_protocol::error_service(&http, None);
+        let error = AwsError::request_too_large(MAX_BODY_BYTES);
+        return into_response(rampart_protocol::serialize_error(
+            service,
+            &error,
+            &request_id,
+        ));
+    }
+    let context = RequestContext {
+        plane: &plane,
+        request_id: &request_id,
+        source_ip: peer.ip().to_string(),
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
+        now: SystemTime::now(),
+    };
+    into_response(context.run(&http).await)
+}
+
+/// What one request carries through the chain besides its bytes.
+struct RequestContext<'a> {
+    plane: &'a ControlPlane,
+    request_id: &'a str,
+    source_ip: String,
+    user_agent: &'a str,
+    now: SystemTime,
+}
+
+impl RequestContext<'_> {
+    async fn run(&self, http: &HttpRequest<'_>) -> HttpResponse {
+        let signed = match sigv4::extract(http) {
+            Ok(signed) => signed,
+            Err(e) => {
+                let service = rampart_protocol::error_service(http, None);
+                return rampart_protocol::serialize_error(
+                    service,
+                    &e.to_aws(service.protocol()),
+                    self.request_id,
+                );
+            }
+        };
+        let signing_service = signed.as_ref().map(|s| s.service.as_str());
+        let route = match rampart_protocol::route(http, signing_service) {
+            Ok(route) => route,
+            Err(e) => {
+                let service = rampart_protocol::error_service(http, signing_service);
+                return rampart_protocol::serialize_error(service, &e, self.request_id);
+            }
+        };
+        let caller = match authenticate(self.plane, http, signed.as_ref(), self.now) {
+            Ok(caller) => caller,
+            Err(e) => {
+                tracing::info!(error = %e, operation = %route.operation().name, "authentication failed");
+                let error = e.to_aws(route.service.protocol());
+                return rampart_protocol::serialize_error(route.service, &error, self.request_id);
+            }
+        };
+        let region = signed
+            .as_ref()
+            .map_or(self.plane.settings().region.as_str(), |s| s.region.as_str());
+        let call = Call {
+            plane: self.plane,
+            caller: &caller,
+            region,
+            source_ip: &self.source_ip,
+            user_agent: self.user_agent,
+            now: DateTime::<Utc>::from(self.now),
+        };
+        let input = match rampart_protocol::parse_request(&route, http) {
+            Ok(input) => input,
+            Err(e) => return self.fail(&route, &call, None, e),
+        };
+        let service = route.service.name.as_str();
+        let operation = route.operation().name.as_str();
+        let outcome = match authorize::authorize(&call, service, operation, &input) {
+            Ok(()) => rampart_services::handle(service, operation, &call, input.clone()).await,
+            Err(denied) => Err(denied),
+        };
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(e) => return self.fail(&route, &call, Some(&input), to_aws(&route, e)),
+        };
+        let read_only = outcome.mutations.is_empty();
+        let event = self.event(
+            &route,
+            &call,
+            Some(&input),
+            read_only,
+            (!read_only).then_some(&outcome.output),
+            None,
+        );
+        if read_only {
+            if let Err(throttled) = self.record(&route, event) {
+                return rampart_protocol::serialize_error(
+                    route.service,
+                    &throttled,
+                    self.request_id,
+                );
+            }
+        } else if let Err(error) = self
+            .plane
+            .commit(Batch {
+                mutations: outcome.mutations,
+                audit: vec![event],
+            })
+            .await
+        {
+            // A conflicting concurrent write, or the store is unreachable: the call did
+            // not happen. Clients retry InternalFailure.
+            tracing::error!(%error, operation, "commit failed");
+            let error = AwsError::internal();
+            return rampart_protocol::serialize_error(route.service, &error, self.request_id);
+        }
+        rampart_protocol::serialize_response(&route, &outcome.output, self.request_id)
+    }
+
+    /// Records a call that failed after authentication, and answers with its error.
+    fn fail(
+        &self,
+        route: &Route,
+        call: &Call<'_>,
+        input: Option<&serde_json::Value>,
+        error: AwsError,
+    ) -> HttpResponse {
+        let event = self.event(route, call, input, true, None, Some(&error));
+        let error = self.record(route, event).err().unwrap_or(error);
+        rampart_protocol::serialize_error(route.service, &error, self.request_id)
+    }
+
+    /// Queues an audit event. A call that cannot be recorded is not served: when the
+    /// queue is full (the store is slower than the traffic) the caller is throttled.
+    fn record(&self, route: &Route, event: rampart_store::AuditEvent) -> Result<(), AwsError> {
+        self.plane.audit().record(event).map_err(|error| {
+            tracing::warn!(%error, "audit event not queued; throttling the call");
+            let code = match route.service.protocol() {
+                Protocol::Query | Protocol::Ec2 => "Throttling",
+                _ => "ThrottlingException",
+            };
+            AwsError::new(code, "Rate exceeded", 400, true)
+        })
+    }
+
+    /// The CloudTrail event of this call, secrets redacted by the model.
+    fn event(
+        &self,
+        route: &Route,
+        call: &Call<'_>,
+        input: Option<&serde_json::Value>,
+        read_only: bool,
+        output: Option<&serde_json::Value>,
+        error: Option<&AwsError>,
+    ) -> rampart_store::AuditEvent {
+        audit::event(ApiCall {
+            caller: call.caller,
+            service: &route.service.metadata.endpoint_prefix,
+            event_name: &route.operation().name,
+            region: call.region,
+            source_ip: call.source_ip,
+            user_agent: call.user_agent,
+            request_id: self.request_id,
+            read_only,
+            request_parameters: input.map(|i| route.redact_input(i)),
+            response_elements: output.map(|o| route.redact_output(o)),
+            error: error.map(|e| (e.code.as_ref(), e.message.as_str())),
+            resources: Vec::new(),
+            time: call.now,
+        })
+    }
+}
+
+/// A service's error in the route's protocol, with the status its model gives it.
+fn to_aws(route: &Route, error: ServiceError) -> AwsError {
+    let protocol = route.service.protocol();
+    match error {
+        ServiceError::Modeled { code, message } => AwsError::modeled(route.service, &code, message),
+        ServiceError::Validation(message) => AwsError::validation(protocol, message),
+        ServiceError::AccessDenied(message) => AwsError::access_denied(protocol, message),
+        ServiceError::NotImplemented { .. } => {
+            AwsError::new("NotImplemented", error.to_string(), 501, false)
+        }
+        ServiceError::Internal(detail) => {
+            tracing::error!(%detail, "service failed");
+            AwsError::internal()
+        }
+        _ => AwsError::internal(),
+    }
+}
+
+fn into_response(response: HttpResponse) -> Response {
+    let mut out = Response::new(Body::from(response.body));
+    *out.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::BAD_REQUEST);
+    *out.headers_mut() = response.headers;
+    out
+}

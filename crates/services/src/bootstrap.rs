@@ -1,0 +1,112 @@
+//! `rampart init`: sets up an account the way AWS recommends using a new one. It
+//! creates the account (and so its root user), then a first IAM user `admin` with the
+//! AWS-managed AdministratorAccess policy, and issues that user an access key, so
+//! day-to-day work never needs the root user.
+
+use rampart_store::{Batch, Expect, Mutation};
+use zeroize::Zeroizing;
+
+use crate::control_plane::{ControlPlane, PlaneError};
+use crate::iam::access_keys::{self, KEYS_PER_USER};
+use crate::ids::{self, IdPrefix};
+use crate::records::{self, AccessKey, Account, User};
+
+/// The first IAM user `rampart init` creates.
+pub const ADMIN_USER: &str = "admin";
+/// The AWS-managed policy the first user gets.
+pub const ADMINISTRATOR_ACCESS: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+
+/// The access key `initialize` issued. The secret is shown once, here.
+pub struct Issued {
+    pub account_id: String,
+    pub user_arn: String,
+    pub access_key_id: String,
+    pub secret_access_key: Zeroizing<String>,
+}
+
+/// Makes sure `account_id` (or, if `None`, the only account, or a new one) exists with
+/// its `admin` user, and issues the admin a new access key. When the admin already has
+/// the two keys AWS allows, the older one is replaced.
+pub async fn initialize(
+    plane: &ControlPlane,
+    account_id: Option<&str>,
+) -> Result<Issued, PlaneError> {
+    let now = chrono::Utc::now().timestamp();
+    let mut mutations = Vec::new();
+    let (account, user, old_keys) = {
+        let view = plane.view();
+        let existing = match account_id {
+            Some(id) => view.accounts.get(id).cloned(),
+            None if view.accounts.len() == 1 => view.accounts.values().next().cloned(),
+            None => None,
+        };
+        let account = existing.unwrap_or_else(|| {
+            let account = Account {
+                account_id: account_id.map_or_else(ids::new_account_id, str::to_owned),
+                name: "rampart".to_owned(),
+                created: now,
+            };
+            mutations.push(put(records::ACCOUNT, &account.account_id, &account));
+            account
+        });
+        let user_id = records::user_id(&account.account_id, ADMIN_USER);
+        let user = view.users.get(&user_id).cloned().unwrap_or_else(|| {
+            let user = User {
+                account_id: account.account_id.clone(),
+                user_name: ADMIN_USER.to_owned(),
+                user_id: ids::new_id(IdPrefix::User),
+                path: "/".to_owned(),
+                created: now,
+                attached_policies: vec![ADMINISTRATOR_ACCESS.to_owned()],
+            };
+            mutations.push(put(records::IAM_USER, &user_id, &user));
+            user
+        });
+        let mut old_keys: Vec<AccessKey> = view
+            .access_keys
+            .values()
+            .filter(|e| e.key.account_id == account.account_id && e.key.user_name == user.user_name)
+            .map(|e| e.key.clone())
+            .collect();
+        old_keys.sort_by_key(|k| k.created);
+        (account, user, old_keys)
+    };
+    if let Some(oldest) = old_keys
+        .len()
+        .checked_sub(KEYS_PER_USER - 1)
+        .and_then(|n| old_keys.get(..n))
+    {
+        for key in oldest {
+            mutations.push(Mutation::Delete {
+                kind: records::ACCESS_KEY.to_owned(),
+                id: key.access_key_id.clone(),
+                expect: Expect::Any,
+            });
+        }
+    }
+    let (key, secret) = access_keys::issue(plane, &account.account_id, &user.user_name, now);
+    mutations.push(put(records::ACCESS_KEY, &key.access_key_id, &key));
+    plane
+        .commit(Batch {
+            mutations,
+            audit: Vec::new(),
+        })
+        .await?;
+    Ok(Issued {
+        account_id: account.account_id,
+        user_arn: user.arn(),
+        access_key_id: key.access_key_id,
+        secret_access_key: secret,
+    })
+}
+
+/// A put of a new record: it must not exist yet, so two concurrent inits cannot both
+/// create it.
+fn put<T: serde::Serialize>(kind: &str, id: &str, value: &T) -> Mutation {
+    Mutation::Put {
+        kind: kind.to_owned(),
+        id: id.to_owned(),
+        value: serde_json::to_value(value).expect("records serialize to JSON"),
+        expect: Expect::Absent,
+    }
+}
