@@ -107,3 +107,26 @@ def test_dev_mode_maps_unknown_keys_to_the_default_root(workspace):
 def test_strict_mode_does_not_serve_reset(admin):
     server, _, _ = admin
     assert requests.post(server.endpoint + "/_rampart/reset").status_code == 404
+
+
+def test_incomplete_signature(admin):
+    server, _, _ = admin
+    headers = {"Authorization": "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20261123/us-east-1/sts/aws4_request",
+               "X-Amz-Date": "20261123T000000Z",
+               "Content-Type": "application/x-www-form-urlencoded"}
+    response = requests.post(server.endpoint, data="Action=GetCallerIdentity&Version=2011-06-15",
+                             headers=headers)
+    assert response.status_code in (400, 403)
+    assert "<Code>IncompleteSignature</Code>" in response.text
+
+
+def test_dev_mode_reset_empties_the_state(workspace):
+    server = workspace.serve("--dev")
+    assert "--dev" in server.log()
+    iam = server.client("iam", "AKIADEV", "dev")
+    iam.create_user(UserName="temporary")
+    assert requests.post(server.endpoint + "/_rampart/reset").status_code == 200
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_user(UserName="temporary")
+    assert error_code(e) == "NoSuchEntity"
+    iam.create_user(UserName="temporary")  # the name is free again
