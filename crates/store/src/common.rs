@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::audit::{LookupPlan, SqlArg, StoredAuditEvent};
+use crate::audit::{LookupPlan, SqlArg, StoredAuditEvent, chain_digest_with};
 use crate::{AuditEvent, AuditPage, AuditQuery, Change, Mutation, RESET_KIND, Record, StoreError};
 
 /// Columns of `audit_events`, in the order [`AuditRow::read`] expects them.
@@ -99,22 +99,39 @@ impl AuditRow {
         })
     }
 
-    pub(crate) fn from_stored(e: &StoredAuditEvent) -> Self {
-        AuditRow {
-            seq: e.seq,
-            event_id: e.event.event_id.clone(),
-            event_time: e.event.event_time_micros(),
-            account_id: e.event.account_id.clone(),
-            event_name: e.event.event_name.clone(),
-            event_source: e.event.event_source.clone(),
-            username: e.event.username.clone(),
-            access_key_id: e.event.access_key_id.clone(),
-            read_only: e.event.read_only,
-            resources: e.event.resources_text(),
-            record: e.event.record_text(),
-            prev_digest: e.prev_digest.clone(),
-            digest: e.digest.clone(),
-        }
+    /// Links `events` onto the chain whose head is `(head_seq, head_digest)`: the rows to
+    /// insert, each with its `(resource_type, resource_name)` pairs.
+    pub(crate) fn link(
+        head_seq: i64,
+        head_digest: &str,
+        events: Vec<AuditEvent>,
+    ) -> Vec<(AuditRow, Vec<(String, String)>)> {
+        let mut prev = head_digest.to_owned();
+        events
+            .into_iter()
+            .zip(head_seq + 1..)
+            .map(|(mut e, seq)| {
+                e.normalize_time();
+                let record = e.record_text();
+                let digest = chain_digest_with(&prev, seq, &e, &record);
+                let row = AuditRow {
+                    seq,
+                    event_time: e.event_time_micros(),
+                    resources: e.resources_text(),
+                    event_id: e.event_id,
+                    account_id: e.account_id,
+                    event_name: e.event_name,
+                    event_source: e.event_source,
+                    username: e.username,
+                    access_key_id: e.access_key_id,
+                    read_only: e.read_only,
+                    record,
+                    prev_digest: std::mem::replace(&mut prev, digest.clone()),
+                    digest,
+                };
+                (row, e.resources)
+            })
+            .collect()
     }
 
     pub(crate) fn into_stored(self) -> Result<StoredAuditEvent, StoreError> {

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{AsyncMessage, Config, IsolationLevel, NoTls};
 
-use crate::audit::{GENESIS_DIGEST, SqlArg, link_events};
+use crate::audit::{GENESIS_DIGEST, SqlArg};
 use crate::common::{
     AUDIT_COLUMNS, AuditRow, CHANGE_COLUMNS, RECORD_COLUMNS, RowLike, Step, announce,
     change_from_row, into_page, lookup_sql, record_from_row, reset_change, wait_for_seq,
@@ -323,8 +323,10 @@ async fn append_audit_tx(
         Some(row) => (row.try_get(0)?, row.try_get(1)?),
         None => (0, GENESIS_DIGEST.to_owned()),
     };
-    let stored = link_events(head_seq, &head_digest, events);
-    let rows: Vec<AuditRow> = stored.iter().map(AuditRow::from_stored).collect();
+    let (rows, pairs_per_row): (Vec<AuditRow>, Vec<_>) =
+        AuditRow::link(head_seq, &head_digest, events)
+            .into_iter()
+            .unzip();
     macro_rules! column {
         ($field:ident) => {
             rows.iter().map(|r| r.$field.clone()).collect::<Vec<_>>()
@@ -362,9 +364,9 @@ async fn append_audit_tx(
     )
     .await?;
     let (mut r_seqs, mut r_types, mut r_names) = (Vec::new(), Vec::new(), Vec::new());
-    for e in &stored {
-        for (t, n) in &e.event.resources {
-            r_seqs.push(e.seq);
+    for (row, pairs) in rows.iter().zip(&pairs_per_row) {
+        for (t, n) in pairs {
+            r_seqs.push(row.seq);
             r_types.push(t.as_str());
             r_names.push(n.as_str());
         }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::watch;
 
-use crate::audit::{GENESIS_DIGEST, SqlArg, link_events};
+use crate::audit::{GENESIS_DIGEST, SqlArg};
 use crate::common::{
     AUDIT_COLUMNS, AuditRow, CHANGE_COLUMNS, RECORD_COLUMNS, RowLike, Step, announce,
     change_from_row, into_page, joined, lookup_sql, record_from_row, reset_change, wait_for_seq,
@@ -236,8 +236,7 @@ fn append_audit_tx(
     let mut insert_resource = tx.prepare_cached(
         "INSERT INTO audit_resources (seq, resource_type, resource_name) VALUES (?1, ?2, ?3)",
     )?;
-    for stored in link_events(head_seq, &head_digest, events) {
-        let r = AuditRow::from_stored(&stored);
+    for (r, resources) in AuditRow::link(head_seq, &head_digest, events) {
         insert.execute(params![
             r.seq,
             r.event_id,
@@ -253,8 +252,8 @@ fn append_audit_tx(
             r.prev_digest,
             r.digest
         ])?;
-        for (t, n) in &stored.event.resources {
-            insert_resource.execute(params![stored.seq, t, n])?;
+        for (t, n) in &resources {
+            insert_resource.execute(params![r.seq, t, n])?;
         }
     }
     Ok(())
