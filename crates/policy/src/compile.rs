@@ -140,16 +140,20 @@ fn root_arn_account(p: &str) -> Option<&str> {
 }
 
 /// A compiled statement.
+///
+/// Invariant: `patterns` holds the `n_actions` action patterns (lower-cased), then
+/// the resource patterns (none when `has_resources` is false): one allocation.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct CStatement {
     pub(crate) sid: Option<Arc<str>>,
     pub(crate) effect: Effect,
-    principal: Option<CPrincipal>,
     not_principal: bool,
-    actions: Box<[Pattern]>,
     not_action: bool,
-    resources: Option<Box<[Pattern]>>,
+    has_resources: bool,
     not_resource: bool,
+    n_actions: u32,
+    principal: Option<Box<CPrincipal>>,
+    patterns: Box<[Pattern]>,
     conditions: Box<[Condition]>,
 }
 
@@ -172,16 +176,26 @@ impl CompiledPolicy {
             .map(|s| CStatement {
                 sid: s.sid.as_deref().map(Arc::from),
                 effect: s.effect,
-                principal: s.principal.as_ref().map(CPrincipal::compile),
+                principal: s
+                    .principal
+                    .as_ref()
+                    .map(|p| Box::new(CPrincipal::compile(p))),
                 not_principal: s.not_principal,
-                actions: s.actions.iter().map(|a| compile_action(a)).collect(),
                 not_action: s.not_action,
-                resources: s.resources.as_ref().map(|rs| {
-                    rs.iter()
-                        .map(|r| Pattern::compile(r, true, vars, false))
-                        .collect()
-                }),
+                has_resources: s.resources.is_some(),
                 not_resource: s.not_resource,
+                n_actions: s.actions.len() as u32,
+                patterns: s
+                    .actions
+                    .iter()
+                    .map(|a| compile_action(a))
+                    .chain(
+                        s.resources
+                            .iter()
+                            .flatten()
+                            .map(|r| Pattern::compile(r, true, vars, false)),
+                    )
+                    .collect(),
                 conditions: s
                     .conditions
                     .iter()
@@ -218,22 +232,18 @@ impl CompiledPolicy {
     pub fn approx_size(&self) -> usize {
         use std::mem::size_of;
         let pat = |p: &Pattern| size_of::<Pattern>() + pattern_heap(p);
-        let mut n = size_of::<Self>() + self.id.len();
+        // Arc header + the policy, the id's Arc header + text.
+        let mut n = 16 + size_of::<Self>() + 16 + self.id.len();
         for s in self.statements.iter() {
             n += size_of::<CStatement>() + s.sid.as_ref().map_or(0, |s| s.len() + 16);
-            n += s.actions.iter().map(pat).sum::<usize>();
-            n += s
-                .resources
-                .iter()
-                .flat_map(|r| r.iter())
-                .map(pat)
-                .sum::<usize>();
+            n += s.principal.as_ref().map_or(0, |_| size_of::<CPrincipal>());
+            n += s.patterns.iter().map(pat).sum::<usize>();
             if let Some(CPrincipal::Set {
                 aws,
                 service,
                 federated,
                 canonical,
-            }) = &s.principal
+            }) = s.principal.as_deref()
             {
                 n += aws.len() * size_of::<AwsPrincipal>()
                     + aws
@@ -282,9 +292,16 @@ pub(crate) fn pattern_heap(p: &Pattern) -> usize {
 }
 
 impl CStatement {
+    pub(crate) fn actions(&self) -> &[Pattern] {
+        &self.patterns[..self.n_actions as usize]
+    }
+    fn resources(&self) -> Option<&[Pattern]> {
+        self.has_resources
+            .then(|| &self.patterns[self.n_actions as usize..])
+    }
     fn action_matches(&self, action: &str) -> bool {
         let hit = self
-            .actions
+            .actions()
             .iter()
             .any(|p| p.matches(action, &crate::pattern::NoVars));
         hit != self.not_action
@@ -301,7 +318,7 @@ impl CStatement {
         if check_action && !self.action_matches(action) {
             return None;
         }
-        if let Some(rs) = &self.resources {
+        if let Some(rs) = self.resources() {
             let r: &dyn Resolver = req;
             let hit = rs.iter().any(|p| p.matches(&req.resource.arn, r));
             if hit == self.not_resource {
@@ -354,13 +371,34 @@ pub(crate) struct Ref {
     pub(crate) stmt: u32,
 }
 
+/// The statements of a set under one index key: denies first, then allows.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Bucket {
-    pub(crate) deny: Vec<Ref>,
-    pub(crate) allow: Vec<Ref>,
+    refs: Box<[Ref]>,
+    n_deny: u32,
 }
 
 impl Bucket {
+    pub(crate) fn get(&self, effect: Effect) -> &[Ref] {
+        let (deny, allow) = self.refs.split_at(self.n_deny as usize);
+        match effect {
+            Effect::Deny => deny,
+            Effect::Allow => allow,
+        }
+    }
+    fn heap(&self) -> usize {
+        self.refs.len() * std::mem::size_of::<Ref>()
+    }
+}
+
+/// A bucket while the set is being built.
+#[derive(Default)]
+struct BucketBuilder {
+    deny: Vec<Ref>,
+    allow: Vec<Ref>,
+}
+
+impl BucketBuilder {
     fn push(&mut self, effect: Effect, r: Ref) {
         let list = match effect {
             Effect::Deny => &mut self.deny,
@@ -370,11 +408,66 @@ impl Bucket {
             list.push(r);
         }
     }
-    pub(crate) fn get(&self, effect: Effect) -> &[Ref] {
-        match effect {
-            Effect::Deny => &self.deny,
-            Effect::Allow => &self.allow,
+    fn build(mut self) -> Bucket {
+        let n_deny = self.deny.len() as u32;
+        self.deny.append(&mut self.allow);
+        Bucket {
+            refs: self.deny.into_boxed_slice(),
+            n_deny,
         }
+    }
+}
+
+fn key_hash(key: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(key.as_bytes());
+    h.finish()
+}
+
+/// Index keys as hashes, sorted for binary search: 32 bytes an entry, no slack.
+/// Two keys with the same hash never share an entry: the later one's statements go
+/// to `always`, where the action is re-checked.
+#[derive(Debug, Default, Clone)]
+struct HashIndex(Box<[(u64, Bucket)]>);
+
+impl HashIndex {
+    fn build(m: FxMap<Box<str>, BucketBuilder>, always: &mut BucketBuilder) -> HashIndex {
+        let mut seen: FxMap<u64, Box<str>> = FxMap::default();
+        let mut out = Vec::with_capacity(m.len());
+        let mut keys: Vec<_> = m.into_iter().collect();
+        keys.sort_by(|a, b| a.0.cmp(&b.0));
+        for (k, b) in keys {
+            let h = key_hash(&k);
+            if seen.get(&h).is_some_and(|other| *other != k) {
+                for r in b.deny {
+                    always.push(Effect::Deny, r);
+                }
+                for r in b.allow {
+                    always.push(Effect::Allow, r);
+                }
+                continue;
+            }
+            seen.insert(h, k);
+            out.push((h, b.build()));
+        }
+        out.sort_by_key(|(h, _)| *h);
+        HashIndex(out.into_boxed_slice())
+    }
+    fn get(&self, key: &str) -> Option<&Bucket> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let h = key_hash(key);
+        self.0
+            .binary_search_by_key(&h, |(k, _)| *k)
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+    fn heap(&self) -> usize {
+        self.0
+            .iter()
+            .map(|(_, b)| std::mem::size_of::<(u64, Bucket)>() + b.heap())
+            .sum()
     }
 }
 
@@ -385,9 +478,9 @@ impl Bucket {
 pub struct PolicySet {
     policies: Box<[Arc<CompiledPolicy>]>,
     /// Actions without wildcard, lower-cased `service:action`.
-    exact: FxMap<Box<str>, Bucket>,
+    exact: HashIndex,
     /// Wildcard actions, by lower-cased service prefix; the statement re-checks.
-    wild: FxMap<Box<str>, Bucket>,
+    wild: HashIndex,
     /// `*`, `NotAction`, and actions the index cannot key.
     always: Bucket,
 }
@@ -402,7 +495,9 @@ pub(crate) struct Candidates<'s> {
 impl PolicySet {
     /// Indexes `policies`.
     pub fn new(policies: Vec<Arc<CompiledPolicy>>) -> PolicySet {
-        let mut set = PolicySet::default();
+        let mut exact: FxMap<Box<str>, BucketBuilder> = FxMap::default();
+        let mut wild: FxMap<Box<str>, BucketBuilder> = FxMap::default();
+        let mut always = BucketBuilder::default();
         for (pi, p) in policies.iter().enumerate() {
             for (si, s) in p.statements.iter().enumerate() {
                 let r = Ref {
@@ -410,24 +505,28 @@ impl PolicySet {
                     stmt: si as u32,
                 };
                 if s.not_action {
-                    set.always.push(s.effect, r);
+                    always.push(s.effect, r);
                     continue;
                 }
-                for a in s.actions.iter() {
+                for a in s.actions() {
                     match a {
-                        Pattern::Exact(e) => {
-                            set.exact.entry(e.clone()).or_default().push(s.effect, r)
-                        }
+                        Pattern::Exact(e) => exact.entry(e.clone()).or_default().push(s.effect, r),
                         _ => match wild_service(a) {
-                            Some(svc) => set.wild.entry(svc.into()).or_default().push(s.effect, r),
-                            None => set.always.push(s.effect, r),
+                            Some(svc) => wild.entry(svc.into()).or_default().push(s.effect, r),
+                            None => always.push(s.effect, r),
                         },
                     }
                 }
             }
         }
-        set.policies = policies.into();
-        set
+        let exact = HashIndex::build(exact, &mut always);
+        let wild = HashIndex::build(wild, &mut always);
+        PolicySet {
+            policies: policies.into(),
+            exact,
+            wild,
+            always: always.build(),
+        }
     }
 
     /// A set of one policy.
@@ -445,16 +544,8 @@ impl PolicySet {
     pub(crate) fn candidates(&self, lower_action: &str) -> Candidates<'_> {
         let svc = lower_action.split_once(':').map_or("", |(s, _)| s);
         Candidates {
-            exact: if self.exact.is_empty() {
-                None
-            } else {
-                self.exact.get(lower_action)
-            },
-            wild: if self.wild.is_empty() {
-                None
-            } else {
-                self.wild.get(svc)
-            },
+            exact: self.exact.get(lower_action),
+            wild: self.wild.get(svc),
             always: &self.always,
         }
     }
@@ -466,15 +557,11 @@ impl PolicySet {
 
     /// Approximate heap bytes: the policies plus the index.
     pub fn approx_size(&self) -> usize {
-        let idx = |m: &FxMap<Box<str>, Bucket>| {
-            m.iter()
-                .map(|(k, b)| k.len() + 64 + (b.deny.len() + b.allow.len()) * 8)
-                .sum::<usize>()
-        };
-        self.policies.iter().map(|p| p.approx_size()).sum::<usize>()
-            + idx(&self.exact)
-            + idx(&self.wild)
-            + (self.always.deny.len() + self.always.allow.len()) * 8
+        self.policies.len() * std::mem::size_of::<Arc<CompiledPolicy>>()
+            + self.policies.iter().map(|p| p.approx_size()).sum::<usize>()
+            + self.exact.heap()
+            + self.wild.heap()
+            + self.always.heap()
     }
 }
 
