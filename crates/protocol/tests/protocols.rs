@@ -250,3 +250,75 @@ fn every_operation_routes_back_to_itself_by_name() {
         }
     }
 }
+
+/// A hand-written query model for the shapes the real models lack on input: maps,
+/// flattened lists, custom list/map member names, and ec2's `queryName`.
+const MINI: &str = r#"{
+ "metadata": {"protocol": "query", "apiVersion": "2020-01-01", "endpointPrefix": "mini", "xmlNamespace": "https://mini/"},
+ "operations": {"Put": {"name": "Put", "http": {"method": "POST", "requestUri": "/"}, "input": {"shape": "PutIn"},
+   "output": {"shape": "PutIn", "resultWrapper": "PutResult"}}},
+ "shapes": {
+  "PutIn": {"type": "structure", "members": {
+    "Attrs": {"shape": "AttrMap"},
+    "Named": {"shape": "NamedMap"},
+    "Flat": {"shape": "FlatList", "flattened": true},
+    "Renamed": {"shape": "RenamedList", "locationName": "Other"},
+    "Q": {"shape": "Str", "queryName": "QueryQ", "locationName": "q"}}},
+  "AttrMap": {"type": "map", "key": {"shape": "Str"}, "value": {"shape": "Str"}},
+  "NamedMap": {"type": "map", "key": {"shape": "Str", "locationName": "Name"}, "value": {"shape": "Str", "locationName": "Val"}},
+  "FlatList": {"type": "list", "member": {"shape": "Str"}},
+  "RenamedList": {"type": "list", "member": {"shape": "Str", "locationName": "item"}},
+  "Str": {"type": "string"}
+ }
+}"#;
+
+static MINI_QUERY: LazyLock<ServiceModel> =
+    LazyLock::new(|| ServiceModel::from_json("mini", MINI).unwrap());
+static MINI_EC2: LazyLock<ServiceModel> = LazyLock::new(|| {
+    ServiceModel::from_json("mini", &MINI.replace("\"query\"", "\"ec2\"")).unwrap()
+});
+
+fn parse_mini(model: &'static ServiceModel, body: &[u8]) -> Value {
+    let h = headers(&[FORM]);
+    let req = HttpRequest {
+        method: "POST",
+        path: "/",
+        query: "",
+        headers: &h,
+        body,
+    };
+    let r = route_within(model, &req).unwrap();
+    parse_request(&r, &req).unwrap()
+}
+
+#[test]
+fn query_maps_flattened_and_renamed_lists() {
+    let v = parse_mini(
+        &MINI_QUERY,
+        b"Action=Put&Version=2020-01-01&Attrs.entry.1.key=a&Attrs.entry.1.value=1&Attrs.entry.2.key=b&Attrs.entry.2.value=2\
+          &Named.entry.1.Name=n&Named.entry.1.Val=v&Flat.1=x&Flat.2=y&Other.item.1=z&q=w",
+    );
+    assert_eq!(
+        v,
+        json!({"Attrs": {"a": "1", "b": "2"}, "Named": {"n": "v"}, "Flat": ["x", "y"], "Renamed": ["z"], "Q": "w"})
+    );
+    // And back out: the same names in XML.
+    let r = Route::by_name(&MINI_QUERY, "Put").unwrap();
+    let b = body(&serialize_response(&r, &v, "rid"));
+    assert!(b.contains("<Attrs><entry><key>a</key><value>1</value></entry><entry><key>b</key><value>2</value></entry></Attrs>"), "{b}");
+    assert!(
+        b.contains("<Named><entry><Name>n</Name><Val>v</Val></entry></Named>"),
+        "{b}"
+    );
+    assert!(b.contains("<Flat>x</Flat><Flat>y</Flat>"), "{b}");
+    assert!(b.contains("<Other><item>z</item></Other>"), "{b}");
+}
+
+#[test]
+fn ec2_query_name_wins() {
+    let v = parse_mini(
+        &MINI_EC2,
+        b"Action=Put&Version=2020-01-01&QueryQ=w&Other.1=z&q=ignored",
+    );
+    assert_eq!(v, json!({"Q": "w", "Renamed": ["z"]}));
+}
