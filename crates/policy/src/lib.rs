@@ -37,6 +37,8 @@ pub mod condition;
 mod context;
 mod error;
 mod eval;
+#[doc(hidden)]
+pub mod fuzz;
 mod keys;
 mod pattern;
 mod policy;

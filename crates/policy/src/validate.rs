@@ -44,14 +44,11 @@ pub struct Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {} {}: {}",
-            self.finding_type.name(),
-            self.issue_code,
-            self.location.0,
-            self.details
-        )
+        write!(f, "{} {}", self.finding_type.name(), self.issue_code)?;
+        if !self.location.0.is_empty() {
+            write!(f, " {}", self.location.0)?;
+        }
+        write!(f, ": {}", self.details)
     }
 }
 
