@@ -13,32 +13,11 @@ use rampart_policy::{DecisionKind, FindingType, PolicyType, validate};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Policy type accepted by `--type`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TypeArg {
-    Identity,
-    Resource,
-    Trust,
-    Boundary,
-    Session,
-    Scp,
-    Rcp,
-    Endpoint,
-}
-
-impl From<TypeArg> for PolicyType {
-    fn from(t: TypeArg) -> Self {
-        match t {
-            TypeArg::Identity => PolicyType::Identity,
-            TypeArg::Resource => PolicyType::Resource,
-            TypeArg::Trust => PolicyType::Trust,
-            TypeArg::Boundary => PolicyType::Boundary,
-            TypeArg::Session => PolicyType::Session,
-            TypeArg::Scp => PolicyType::Scp,
-            TypeArg::Rcp => PolicyType::Rcp,
-            TypeArg::Endpoint => PolicyType::Endpoint,
-        }
-    }
+/// `--type`: identity, resource, trust, boundary, session, scp, rcp or endpoint.
+fn policy_type(s: &str) -> Result<PolicyType, String> {
+    PolicyType::from_name(s).ok_or_else(|| {
+        format!("unknown policy type {s:?}: use identity, resource, trust, boundary, session, scp, rcp or endpoint")
+    })
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -49,8 +28,8 @@ pub enum PolicyCommand {
         /// The policy document (JSON).
         file: PathBuf,
         /// What the document is used as.
-        #[arg(long = "type", value_enum, default_value = "identity")]
-        policy_type: TypeArg,
+        #[arg(long = "type", default_value = "identity", value_parser = policy_type)]
+        policy_type: PolicyType,
     },
     /// Decide a request (REQUEST.json, see docs/policy.md) and explain the decision.
     Eval {
@@ -71,7 +50,7 @@ pub fn run(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         PolicyCommand::Validate { file, policy_type } => {
             let text = read(&file)?;
-            let findings = validate(&text, policy_type.into());
+            let findings = validate(&text, policy_type);
             for f in &findings {
                 println!("{f}");
             }
