@@ -453,11 +453,10 @@ impl HashIndex {
         out.sort_by_key(|(h, _)| *h);
         HashIndex(out.into_boxed_slice())
     }
-    fn get(&self, key: &str) -> Option<&Bucket> {
+    fn get(&self, h: u64) -> Option<&Bucket> {
         if self.0.is_empty() {
             return None;
         }
-        let h = key_hash(key);
         self.0
             .binary_search_by_key(&h, |(k, _)| *k)
             .ok()
@@ -483,6 +482,24 @@ pub struct PolicySet {
     wild: HashIndex,
     /// `*`, `NotAction`, and actions the index cannot key.
     always: Bucket,
+}
+
+/// A request's action, lower-cased and hashed once for every set's index.
+pub(crate) struct ActionKey<'a> {
+    pub(crate) lower: &'a str,
+    hash: u64,
+    service_hash: u64,
+}
+
+impl<'a> ActionKey<'a> {
+    pub(crate) fn new(lower: &'a str) -> Self {
+        let svc = lower.split_once(':').map_or("", |(s, _)| s);
+        ActionKey {
+            lower,
+            hash: key_hash(lower),
+            service_hash: key_hash(svc),
+        }
+    }
 }
 
 /// The candidates of a set for one action, in the order they are checked.
@@ -541,11 +558,10 @@ impl PolicySet {
         self.policies.is_empty()
     }
 
-    pub(crate) fn candidates(&self, lower_action: &str) -> Candidates<'_> {
-        let svc = lower_action.split_once(':').map_or("", |(s, _)| s);
+    pub(crate) fn candidates(&self, action: &ActionKey<'_>) -> Candidates<'_> {
         Candidates {
-            exact: self.exact.get(lower_action),
-            wild: self.wild.get(svc),
+            exact: self.exact.get(action.hash),
+            wild: self.wild.get(action.service_hash),
             always: &self.always,
         }
     }

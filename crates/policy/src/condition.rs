@@ -276,7 +276,7 @@ pub(crate) fn parse_date(s: &str) -> Option<i64> {
     if let Some(t) = time {
         let (clock, offset) = if let Some(c) = t.strip_suffix(['Z', 'z']) {
             (c, 0i64)
-        } else if let Some(i) = t.rfind(['+', '-']) {
+        } else if let Some(i) = t.rfind(['+', '-']).filter(|_| t.is_ascii()) {
             let (c, o) = t.split_at(i);
             let sign = if o.starts_with('-') { -1 } else { 1 };
             let o = &o[1..];

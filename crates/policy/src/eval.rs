@@ -15,7 +15,7 @@
 //!
 //! Nothing here allocates policy data; a decision holds `Arc` clones of ids.
 
-use crate::compile::{Grant, PolicySet, Ref};
+use crate::compile::{ActionKey, Grant, PolicySet, Ref};
 use crate::context::{PrincipalKind, Request};
 use crate::policy::{Effect, PolicyType};
 use std::sync::Arc;
@@ -207,7 +207,12 @@ fn matched(set: &PolicySet, r: Ref) -> MatchedStatement {
 
 /// First statement of `effect` that applies; with `want_direct` for allows, keeps
 /// looking for a stronger grant.
-fn find(set: &PolicySet, req: &Request<'_>, action: &str, effect: Effect) -> Option<(Ref, Grant)> {
+fn find(
+    set: &PolicySet,
+    req: &Request<'_>,
+    action: &ActionKey<'_>,
+    effect: Effect,
+) -> Option<(Ref, Grant)> {
     let c = set.candidates(action);
     let mut best: Option<(Ref, Grant)> = None;
     let lists = [
@@ -218,7 +223,7 @@ fn find(set: &PolicySet, req: &Request<'_>, action: &str, effect: Effect) -> Opt
     for (list, check) in lists {
         for &r in list {
             let (_, s) = set.stmt(r);
-            if let Some(g) = s.applies(req, action, check) {
+            if let Some(g) = s.applies(req, action.lower, check) {
                 if g == Grant::Direct {
                     return Some((r, g));
                 }
@@ -235,7 +240,7 @@ fn find(set: &PolicySet, req: &Request<'_>, action: &str, effect: Effect) -> Opt
 fn first_allow<'s>(
     set: Option<&'s PolicySet>,
     req: &Request<'_>,
-    action: &str,
+    action: &ActionKey<'_>,
 ) -> Option<Option<(&'s PolicySet, Ref)>> {
     set.map(|s| find(s, req, action, Effect::Allow).map(|(r, _)| (s, r)))
 }
@@ -265,6 +270,7 @@ pub fn evaluate(policies: &Policies<'_>, req: &Request<'_>) -> Decision {
 }
 
 fn evaluate_lower(ps: &Policies<'_>, req: &Request<'_>, action: &str) -> Decision {
+    let action = &ActionKey::new(action);
     let p = req.principal;
     let kind = p.kind;
     let scp_applies = !ps.is_management_account
