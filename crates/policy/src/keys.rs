@@ -44,3 +44,35 @@ pub fn context_keys(policy: &Policy) -> Vec<String> {
     out.sort_by_key(|s| s.to_ascii_lowercase());
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{PolicyType, parse};
+
+    #[test]
+    fn lists_condition_keys_and_variables_once() {
+        let p = parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject",
+            "Resource":"arn:aws:s3:::b/${aws:username}/*",
+            "Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},
+                         "StringEquals":{"AWS:SOURCEIP":"x","s3:prefix":"${aws:PrincipalTag/team, 'a'}"}}}]}"#,
+            PolicyType::Identity,
+        )
+        .unwrap();
+        let keys = context_keys(&p);
+        assert_eq!(keys.len(), 4, "{keys:?}");
+        assert!(keys.iter().any(|k| k == "aws:username"));
+        assert!(keys.iter().any(|k| k == "aws:PrincipalTag/team"));
+        assert!(keys.iter().any(|k| k.eq_ignore_ascii_case("aws:SourceIp")));
+        assert!(keys.iter().any(|k| k == "s3:prefix"));
+    }
+
+    #[test]
+    fn compiled_forms_are_shareable() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<crate::CompiledPolicy>();
+        send_sync::<crate::PolicySet>();
+        send_sync::<crate::Decision>();
+    }
+}
