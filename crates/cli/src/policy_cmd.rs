@@ -74,18 +74,20 @@ pub fn run(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
             }
             println!("{} (decided by {})", d.kind.name(), d.decided_by.name());
             for m in &d.matched {
-                let effect = match m.effect {
+                let effect = match m.effect() {
                     rampart_policy::Effect::Allow => "Allow",
                     rampart_policy::Effect::Deny => "Deny",
                 };
-                match &m.sid {
+                match m.sid() {
                     Some(sid) => println!(
                         "  {effect}: {} Statement[{}] (Sid {sid})",
-                        m.policy_id, m.statement_index
+                        m.policy_id(),
+                        m.statement_index()
                     ),
                     None => println!(
                         "  {effect}: {} Statement[{}]",
-                        m.policy_id, m.statement_index
+                        m.policy_id(),
+                        m.statement_index()
                     ),
                 }
             }

@@ -145,7 +145,7 @@ fn root_arn_account(p: &str) -> Option<&str> {
 /// the resource patterns (none when `has_resources` is false): one allocation.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct CStatement {
-    pub(crate) sid: Option<Arc<str>>,
+    pub(crate) sid: Option<Box<str>>,
     pub(crate) effect: Effect,
     not_principal: bool,
     not_action: bool,
@@ -161,20 +161,20 @@ pub(crate) struct CStatement {
 /// `Arc<CompiledPolicy>`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompiledPolicy {
-    id: Arc<str>,
+    id: Box<str>,
     policy_type: PolicyType,
     pub(crate) statements: Box<[CStatement]>,
 }
 
 impl CompiledPolicy {
     /// Compiles a parsed policy; `id` names it in decisions (a policy ARN or name).
-    pub fn new(policy: &Policy, id: impl Into<Arc<str>>) -> CompiledPolicy {
+    pub fn new(policy: &Policy, id: impl Into<Box<str>>) -> CompiledPolicy {
         let vars = policy.version == Version::V2012_10_17;
         let statements = policy
             .statements
             .iter()
             .map(|s| CStatement {
-                sid: s.sid.as_deref().map(Arc::from),
+                sid: s.sid.as_deref().map(Box::from),
                 effect: s.effect,
                 principal: s
                     .principal
@@ -214,11 +214,11 @@ impl CompiledPolicy {
     }
 
     /// Parses and compiles in one step.
-    pub fn parse(json: &str, ty: PolicyType, id: impl Into<Arc<str>>) -> Result<Self, PolicyError> {
+    pub fn parse(json: &str, ty: PolicyType, id: impl Into<Box<str>>) -> Result<Self, PolicyError> {
         Ok(Self::new(&crate::policy::parse(json, ty)?, id))
     }
 
-    pub fn id(&self) -> &Arc<str> {
+    pub fn id(&self) -> &str {
         &self.id
     }
     pub fn policy_type(&self) -> PolicyType {
@@ -232,10 +232,10 @@ impl CompiledPolicy {
     pub fn approx_size(&self) -> usize {
         use std::mem::size_of;
         let pat = |p: &Pattern| size_of::<Pattern>() + pattern_heap(p);
-        // Arc header + the policy, the id's Arc header + text.
-        let mut n = 16 + size_of::<Self>() + 16 + self.id.len();
+        // Arc header + the policy + the id's text.
+        let mut n = 16 + size_of::<Self>() + self.id.len();
         for s in self.statements.iter() {
-            n += size_of::<CStatement>() + s.sid.as_ref().map_or(0, |s| s.len() + 16);
+            n += size_of::<CStatement>() + s.sid.as_ref().map_or(0, |s| s.len());
             n += s.principal.as_ref().map_or(0, |_| size_of::<CPrincipal>());
             n += s.patterns.iter().map(pat).sum::<usize>();
             if let Some(CPrincipal::Set {

@@ -15,7 +15,7 @@
 //!
 //! Nothing here allocates policy data; a decision holds `Arc` clones of ids.
 
-use crate::compile::{ActionKey, Grant, PolicySet, Ref};
+use crate::compile::{ActionKey, CompiledPolicy, Grant, PolicySet, Ref};
 use crate::context::{PrincipalKind, Request};
 use crate::policy::{Effect, PolicyType};
 use std::sync::Arc;
@@ -121,16 +121,44 @@ impl DecidedBy {
     }
 }
 
-/// A statement that took part in the decision (IAM's MatchedStatements).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A statement that took part in the decision (IAM's MatchedStatements). Holds
+/// the compiled policy by `Arc`: building one costs a reference count, no copy.
+#[derive(Debug, Clone)]
 pub struct MatchedStatement {
-    pub policy_id: Arc<str>,
-    pub policy_type: PolicyType,
-    /// Zero-based index in the policy's `Statement` list.
-    pub statement_index: usize,
-    pub sid: Option<Arc<str>>,
-    pub effect: Effect,
+    policy: Arc<CompiledPolicy>,
+    index: u32,
 }
+
+impl MatchedStatement {
+    /// The policy's id (as given to [`CompiledPolicy::new`]).
+    pub fn policy_id(&self) -> &str {
+        self.policy.id()
+    }
+    pub fn policy_type(&self) -> PolicyType {
+        self.policy.policy_type()
+    }
+    pub fn policy(&self) -> &Arc<CompiledPolicy> {
+        &self.policy
+    }
+    /// Zero-based index in the policy's `Statement` list.
+    pub fn statement_index(&self) -> usize {
+        self.index as usize
+    }
+    pub fn sid(&self) -> Option<&str> {
+        self.policy.statements[self.index as usize].sid.as_deref()
+    }
+    pub fn effect(&self) -> Effect {
+        self.policy.statements[self.index as usize].effect
+    }
+}
+
+impl PartialEq for MatchedStatement {
+    fn eq(&self, other: &Self) -> bool {
+        self.index == other.index
+            && (Arc::ptr_eq(&self.policy, &other.policy) || self.policy_id() == other.policy_id())
+    }
+}
+impl Eq for MatchedStatement {}
 
 /// The result of [`evaluate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,13 +223,9 @@ impl Decision {
 }
 
 fn matched(set: &PolicySet, r: Ref) -> MatchedStatement {
-    let (p, s) = set.stmt(r);
     MatchedStatement {
-        policy_id: p.id().clone(),
-        policy_type: p.policy_type(),
-        statement_index: r.stmt as usize,
-        sid: s.sid.clone(),
-        effect: s.effect,
+        policy: set.policies()[r.policy as usize].clone(),
+        index: r.stmt,
     }
 }
 

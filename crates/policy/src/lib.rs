@@ -28,7 +28,7 @@
 //! let req = Request { principal: &alice, action: "s3:GetObject", resource: &object, context: &context };
 //! let decision = evaluate(&Policies { identity: Some(&identity), ..Default::default() }, &req);
 //! assert_eq!(decision.kind, DecisionKind::Allow);
-//! assert_eq!(decision.matched[0].policy_id.as_ref(), "home");
+//! assert_eq!(decision.matched[0].policy_id(), "home");
 //! ```
 
 pub mod catalog;

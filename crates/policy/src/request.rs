@@ -352,11 +352,11 @@ pub fn decision_json(d: &Decision) -> Value {
         .iter()
         .map(|m| {
             json!({
-                "policyId": &*m.policy_id,
-                "policyType": type_name(m.policy_type),
-                "statementIndex": m.statement_index,
-                "sid": m.sid.as_deref(),
-                "effect": match m.effect { crate::policy::Effect::Allow => "Allow", crate::policy::Effect::Deny => "Deny" },
+                "policyId": m.policy_id(),
+                "policyType": type_name(m.policy_type()),
+                "statementIndex": m.statement_index(),
+                "sid": m.sid(),
+                "effect": match m.effect() { crate::policy::Effect::Allow => "Allow", crate::policy::Effect::Deny => "Deny" },
             })
         })
         .collect();

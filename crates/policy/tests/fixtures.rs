@@ -84,7 +84,7 @@ fn evaluation_fixtures() {
             let got: Vec<Value> = d
                 .matched
                 .iter()
-                .map(|s| json!([&*s.policy_id, s.statement_index, s.sid.as_deref()]))
+                .map(|s| json!([s.policy_id(), s.statement_index(), s.sid()]))
                 .collect();
             if &got != m {
                 problems.push(format!("matched {got:?}"));
