@@ -267,6 +267,16 @@ impl Context {
             .find(|(k, _)| **k == *lower)
             .map(|(_, v)| v)
     }
+    /// `prefix` (lower-case) followed by `rest` in any case, without allocating.
+    fn get_prefixed(&self, prefix: &str, rest: &str) -> Option<&ContextValue> {
+        self.entries
+            .iter()
+            .find(|(k, _)| {
+                k.strip_prefix(prefix)
+                    .is_some_and(|r| r.eq_ignore_ascii_case(rest))
+            })
+            .map(|(_, v)| v)
+    }
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -377,13 +387,8 @@ impl<'a> Request<'a> {
     pub(crate) fn lookup(&self, key: &KeyRef) -> Option<Val<'a>> {
         let explicit = match key {
             KeyRef::Other(o) => self.context.get_lower(o),
-            KeyRef::PrincipalTag(_) | KeyRef::ResourceTag(_) => {
-                if self.context.is_empty() {
-                    None
-                } else {
-                    self.context.get_lower(&key.lower_name())
-                }
-            }
+            KeyRef::PrincipalTag(t) => self.context.get_prefixed("aws:principaltag/", t),
+            KeyRef::ResourceTag(t) => self.context.get_prefixed("aws:resourcetag/", t),
             _ if self.context.is_empty() => None,
             _ => self.context.get_lower(&key.lower_name()),
         };
