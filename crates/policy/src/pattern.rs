@@ -92,6 +92,30 @@ fn glob_toks(toks: &[MTok<'_>], text: &str) -> bool {
     }
 }
 
+/// Runs `f` on `toks` mapped by `map` (`None`: an unresolved variable, which
+/// makes the whole match false), on the stack for patterns of up to 16 tokens.
+fn with_mtoks<'p>(
+    toks: &'p [Tok],
+    map: impl Fn(&'p Tok) -> Option<MTok<'p>>,
+    f: impl FnOnce(&[MTok<'p>]) -> bool,
+) -> bool {
+    let mut buf = [MTok::Star; 16];
+    if toks.len() <= buf.len() {
+        for (b, t) in buf.iter_mut().zip(toks) {
+            match map(t) {
+                Some(m) => *b = m,
+                None => return false,
+            }
+        }
+        f(&buf[..toks.len()])
+    } else {
+        match toks.iter().map(map).collect::<Option<Vec<_>>>() {
+            Some(m) => f(&m),
+            None => false,
+        }
+    }
+}
+
 /// Matches `text` against a plain wildcard string (`*` and `?`, nothing else),
 /// case-sensitively.
 pub fn wildcard_match(pattern: &str, text: &str) -> bool {
@@ -209,35 +233,20 @@ impl Pattern {
 
     /// Does `text` match? A template whose variable cannot be resolved (and has no
     /// default) matches nothing.
-    pub(crate) fn matches(&self, text: &str, r: &dyn Resolver) -> bool {
+    pub(crate) fn matches<'p>(&'p self, text: &str, r: &'p dyn Resolver) -> bool {
         match self {
             Pattern::Any => true,
             Pattern::Exact(e) => **e == *text,
             Pattern::Prefix(p) => text.starts_with(&**p),
-            Pattern::Glob(toks) => {
-                let mut buf = [MTok::Star; 16];
-                if toks.len() <= buf.len() {
-                    for (b, t) in buf.iter_mut().zip(toks.iter()) {
-                        *b = to_mtok(t);
-                    }
-                    glob_toks(&buf[..toks.len()], text)
-                } else {
-                    let m: Vec<MTok<'_>> = toks.iter().map(to_mtok).collect();
-                    glob_toks(&m, text)
-                }
-            }
+            Pattern::Glob(toks) => with_mtoks(toks, |t| Some(to_mtok(t)), |m| glob_toks(m, text)),
             Pattern::Template(toks) => {
-                let mut m = Vec::with_capacity(toks.len());
-                for t in toks.iter() {
+                let subst = |t: &'p Tok| -> Option<MTok<'p>> {
                     match t {
-                        Tok::Var(k, d) => match r.resolve(k).or(d.as_deref()) {
-                            Some(v) => m.push(MTok::Lit(v)),
-                            None => return false,
-                        },
-                        other => m.push(to_mtok(other)),
+                        Tok::Var(k, d) => r.resolve(k).or(d.as_deref()).map(MTok::Lit),
+                        other => Some(to_mtok(other)),
                     }
-                }
-                glob_toks(&m, text)
+                };
+                with_mtoks(toks, subst, |m| glob_toks(m, text))
             }
         }
     }
