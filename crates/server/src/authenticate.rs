@@ -1,6 +1,7 @@
 //! Authentication: who signed a request. The SigV4 arithmetic is the protocol
 //! layer's; this module finds the secret of the access key in the control plane's
-//! view and applies `--dev` mode's rule for keys it does not know.
+//! view, checks the session token and expiry of STS temporary credentials, and
+//! applies `--dev` mode's rule for keys it does not know.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -26,6 +27,20 @@ pub fn authenticate(
                 &signed.service,
             );
             sigv4::verify(request, signed, &key, now)?;
+            if let Some(session) = &credentials.caller.session {
+                // Temporary credentials are only good with their own session token,
+                // and only until they expire.
+                let token = signed.security_token.as_deref().unwrap_or("");
+                if !session.token_matches(token) {
+                    return Err(AuthError::InvalidClientTokenId);
+                }
+                let now = now
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                if now >= session.expires {
+                    return Err(AuthError::ExpiredToken);
+                }
+            }
             Ok(credentials.caller)
         }
         None if plane.settings().dev => Ok(Arc::new(Caller::root(

@@ -218,6 +218,9 @@ fn to_aws(route: &Route, error: ServiceError) -> AwsError {
         ServiceError::Modeled { code, message } => AwsError::modeled(route.service, &code, message),
         ServiceError::Validation(message) => AwsError::validation(protocol, message),
         ServiceError::AccessDenied(message) => AwsError::access_denied(protocol, message),
+        ServiceError::InvalidClientTokenId => {
+            rampart_protocol::sigv4::AuthError::InvalidClientTokenId.to_aws(protocol)
+        }
         ServiceError::NotImplemented { .. } => {
             AwsError::new("NotImplemented", error.to_string(), 501, false)
         }

@@ -1,12 +1,26 @@
-//! Authorization: which permission each operation needs (its action and resource
-//! ARN), and whether the caller has it, decided by the policy engine over the compiled
-//! policies in the view. Nothing here reads storage.
+//! Authorization: which permission each operation needs and whether the caller has
+//! it, decided by the policy engine over the compiled policies in the view. Nothing
+//! here reads storage.
+//!
+//! What an operation presents comes from the Service Authorization Reference data
+//! (`rampart_policy::catalog`): the action is `service:Operation`, the resource is the
+//! ARN of the action's required resource type, filled in from the input (an ARN the
+//! input names, or a name and the path the entity has or will have), and the request
+//! context carries the global keys plus the service keys the input supplies.
 
-use rampart_policy::{Context, Policies, Principal, PrincipalKind, Request, Resource, evaluate};
+use std::sync::Arc;
+
+use rampart_policy::{
+    Context, Decision, Policies, PolicySet, Principal, PrincipalKind, Request, Resource,
+    ResourcePolicyKind, Tags, catalog, evaluate,
+};
+use serde_json::Value;
 
 use crate::call::Call;
-use crate::caller::PrincipalType;
+use crate::caller::{Caller, PrincipalType};
 use crate::error::ServiceError;
+use crate::records::{self, Tag};
+use crate::view::{Holder, View};
 
 /// What an operation asks the policy engine for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,90 +32,300 @@ pub struct Permission {
 }
 
 /// The permission `operation` of `service` needs for this input, or `None` when AWS
-/// requires none (sts:GetCallerIdentity answers even under an explicit deny).
+/// requires none.
 pub fn required(
-    call: &Call<'_>,
+    view: &View,
+    caller: &Caller,
     service: &str,
     operation: &str,
-    input: &serde_json::Value,
+    input: &Value,
 ) -> Option<Permission> {
-    if (service, operation) == ("sts", "GetCallerIdentity") {
+    // AWS asks no permission for these: they answer even under an explicit deny.
+    if service == "sts" && matches!(operation, "GetCallerIdentity" | "GetSessionToken") {
         return None;
     }
-    let resource = match service {
-        "iam" => iam_resource(call, operation, input),
-        _ => None,
-    };
-    Some(Permission {
-        action: format!("{service}:{operation}"),
-        resource: resource.unwrap_or_else(|| "*".to_owned()),
-    })
+    let action = format!("{service}:{operation}");
+    let resource = resource_arn(view, caller, service, &action, input);
+    Some(Permission { action, resource })
 }
 
-/// The user an IAM user or access key operation acts on: `UserName`, else the caller.
-fn iam_resource(call: &Call<'_>, operation: &str, input: &serde_json::Value) -> Option<String> {
-    let account = &call.caller.account_id;
-    let named = input.get("UserName").and_then(|v| v.as_str());
-    let user_name = named.or(call.caller.user_name.as_deref())?;
-    if operation == "CreateUser" {
-        let path = input.get("Path").and_then(|v| v.as_str()).unwrap_or("/");
-        return Some(format!("arn:aws:iam::{account}:user{path}{user_name}"));
-    }
-    let view = call.plane.view();
-    let path = view
-        .users
-        .get(&crate::records::user_id(account, user_name))
-        .map_or("/", |u| u.path.as_str());
-    Some(format!("arn:aws:iam::{account}:user{path}{user_name}"))
-}
-
-/// Allows the call, or denies it with AWS's AccessDenied message.
+/// Allows the call, or denies it with AWS's message.
 pub fn authorize(
     call: &Call<'_>,
     service: &str,
     operation: &str,
-    input: &serde_json::Value,
+    input: &Value,
 ) -> Result<(), ServiceError> {
-    let Some(permission) = required(call, service, operation, input) else {
-        return Ok(());
-    };
-    let caller = call.caller;
-    let kind = match caller.principal_type {
-        // The root user may do everything in its own account (SCPs arrive with
-        // Organizations).
-        PrincipalType::Root => return Ok(()),
-        PrincipalType::IamUser => PrincipalKind::User,
-    };
-    let mut principal = Principal::new(kind, caller.arn.as_str(), caller.account_id.as_str());
-    principal.user_id = Some(caller.user_id.clone());
-    let resource = Resource::new(permission.resource.as_str(), caller.account_id.as_str());
-    let context = request_context(call);
+    session_limits(call.caller, service, operation)?;
     let view = call.plane.view();
-    let identity = view.identity_policies(
-        &caller.account_id,
-        caller.user_name.as_deref().unwrap_or(""),
+    match required(&view, call.caller, service, operation, input) {
+        Some(permission) => check(&view, call, service, &permission, input),
+        None => Ok(()),
+    }
+}
+
+/// Allows `permission` for the caller of `call`, with the condition keys of `input`,
+/// or denies it with AWS's message. Handlers use it for the extra permissions an
+/// operation needs for some inputs (sts:TagSession when AssumeRole passes tags).
+pub fn check(
+    view: &View,
+    call: &Call<'_>,
+    service: &str,
+    permission: &Permission,
+    input: &Value,
+) -> Result<(), ServiceError> {
+    let mut context = request_context(call);
+    add_service_keys(&mut context, service, input);
+    let decision = decide(view, call, permission, &context);
+    if decision.is_allowed() {
+        Ok(())
+    } else {
+        Err(ServiceError::AccessDenied(decision.access_denied_message(
+            &call.caller.arn,
+            &permission.action,
+            &permission.resource,
+        )))
+    }
+}
+
+/// Evaluates `permission` for the caller of `call` against every policy that applies.
+pub fn decide(
+    view: &View,
+    call: &Call<'_>,
+    permission: &Permission,
+    context: &Context,
+) -> Decision {
+    let caller = call.caller;
+    let principal = principal(caller);
+    let mut resource = Resource::new(permission.resource.as_str(), caller.account_id.as_str());
+    resource.tags = Tags(
+        resource_tags(view, &permission.resource)
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect(),
     );
-    let decision = evaluate(
+    let authz = holder(caller).and_then(|h| view.identity.authz(&h));
+    let session = caller.session.as_ref().and_then(|s| s.policies.clone());
+    // What a principal may do to a role through STS is decided by the role's trust
+    // policy as well.
+    let is_trust = is_trust_action(&permission.action);
+    let trust: Option<Arc<PolicySet>> = is_trust
+        .then(|| view.role_by_arn(&permission.resource))
+        .flatten()
+        .and_then(|role| {
+            view.identity
+                .trust(&records::entity_id(&role.account_id, &role.role_name))
+        });
+    evaluate(
         &Policies {
-            identity: identity.as_deref(),
+            identity: authz.as_deref().map(|a| &*a.identity),
+            boundary: authz.as_deref().and_then(|a| a.boundary.as_deref()),
+            session: session.as_deref(),
+            resource: trust.as_deref(),
+            resource_kind: if is_trust {
+                ResourcePolicyKind::Trust
+            } else {
+                ResourcePolicyKind::Standard
+            },
             ..Policies::default()
         },
         &Request {
             principal: &principal,
             action: &permission.action,
             resource: &resource,
-            context: &context,
+            context,
         },
+    )
+}
+
+/// The STS actions a role's trust policy governs.
+fn is_trust_action(action: &str) -> bool {
+    ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(action))
+}
+
+/// What temporary credentials from GetSessionToken or GetFederationToken may not do,
+/// whatever the policies say (AWS's fixed rules for those sessions).
+fn session_limits(caller: &Caller, service: &str, operation: &str) -> Result<(), ServiceError> {
+    let Some(session) = &caller.session else {
+        return Ok(());
+    };
+    let token_session = matches!(
+        caller.principal_type,
+        PrincipalType::IamUser | PrincipalType::Root | PrincipalType::FederatedUser
     );
-    if decision.is_allowed() {
-        Ok(())
-    } else {
-        Err(ServiceError::AccessDenied(decision.access_denied_message(
-            &caller.arn,
-            &permission.action,
-            &permission.resource,
-        )))
+    if service == "sts" && matches!(operation, "GetSessionToken" | "GetFederationToken") {
+        return Err(ServiceError::AccessDenied(format!(
+            "Cannot call {operation} with session credentials"
+        )));
     }
+    if token_session && service == "sts" && operation == "AssumeRole" {
+        return Ok(());
+    }
+    if token_session && service == "iam" && session.mfa_authenticated.is_none() {
+        return Err(ServiceError::InvalidClientTokenId);
+    }
+    Ok(())
+}
+
+/// The caller as the policy engine sees it.
+fn principal(caller: &Caller) -> Principal {
+    let kind = match caller.principal_type {
+        PrincipalType::Root => PrincipalKind::Root,
+        PrincipalType::IamUser => PrincipalKind::User,
+        PrincipalType::AssumedRole => PrincipalKind::RoleSession,
+        PrincipalType::FederatedUser => PrincipalKind::FederatedUser,
+    };
+    let mut principal = Principal::new(kind, caller.arn.as_str(), caller.account_id.as_str());
+    principal.user_id = Some(caller.user_id.clone());
+    if let Some((_, role_arn)) = &caller.role {
+        principal.role_arn = Some(role_arn.clone());
+    }
+    principal.tags = Tags(
+        caller
+            .tags
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect(),
+    );
+    principal
+}
+
+/// Whose identity-based policies apply to the caller.
+fn holder(caller: &Caller) -> Option<Holder> {
+    let account = &caller.account_id;
+    match caller.principal_type {
+        PrincipalType::Root => None,
+        PrincipalType::IamUser | PrincipalType::FederatedUser => caller
+            .user_name
+            .as_deref()
+            .map(|n| Holder::User(records::entity_id(account, n))),
+        PrincipalType::AssumedRole => caller
+            .role
+            .as_ref()
+            .map(|(name, _)| Holder::Role(records::entity_id(account, name))),
+    }
+}
+
+/// The ARN of the resource `action` acts on, from its required resource type's ARN
+/// format; `*` when it has none.
+fn resource_arn(
+    view: &View,
+    caller: &Caller,
+    service: &str,
+    action: &str,
+    input: &Value,
+) -> String {
+    let catalog = catalog::catalog();
+    let Some(resource_type) = catalog
+        .action(action)
+        .and_then(|a| a.resource_types.iter().find(|r| r.required))
+        .and_then(|r| catalog.service(service)?.resource_type(&r.name))
+    else {
+        return "*".to_owned();
+    };
+    if let Some(arn) = named_arn(&resource_type.name, input) {
+        return arn.to_owned();
+    }
+    let mut arn = String::new();
+    let mut rest = resource_type.arn_format.as_str();
+    while let Some(start) = rest.find("${") {
+        arn.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('}') else {
+            break;
+        };
+        let placeholder = &rest[start + 2..start + end];
+        arn.push_str(&fill(view, caller, placeholder, input));
+        rest = &rest[start + end + 1..];
+    }
+    arn.push_str(rest);
+    arn
+}
+
+/// An input member that names the resource by its ARN.
+fn named_arn<'a>(resource_type: &str, input: &'a Value) -> Option<&'a str> {
+    let member = match resource_type {
+        "policy" => "PolicyArn",
+        "mfa" => "SerialNumber",
+        "oidc-provider" => "OpenIDConnectProviderArn",
+        "saml-provider" => "SAMLProviderArn",
+        "role" => "RoleArn",
+        _ => return None,
+    };
+    input.get(member).and_then(Value::as_str)
+}
+
+/// The value of one `${Placeholder}` of an ARN format.
+fn fill(view: &View, caller: &Caller, placeholder: &str, input: &Value) -> String {
+    let account = caller.account_id.as_str();
+    let text = |member: &str| input.get(member).and_then(Value::as_str);
+    let with_path = |name: Option<&str>, existing: Option<&str>| match name {
+        Some(name) => {
+            let path = existing.or(text("Path")).unwrap_or("/");
+            format!("{}{name}", path.trim_start_matches('/'))
+        }
+        None => "*".to_owned(),
+    };
+    match placeholder {
+        "Partition" => "aws".to_owned(),
+        "Account" => account.to_owned(),
+        "UserNameWithPath" => {
+            let name = text("UserName").or(match caller.principal_type {
+                PrincipalType::IamUser => caller.user_name.as_deref(),
+                _ => None,
+            });
+            let path = name
+                .and_then(|n| view.user(account, n))
+                .map(|u| u.path.as_str());
+            with_path(name, path)
+        }
+        "GroupNameWithPath" => {
+            let name = text("GroupName");
+            let path = name
+                .and_then(|n| view.groups.get(&records::entity_id(account, n)))
+                .map(|g| g.path.as_str());
+            with_path(name, path)
+        }
+        "RoleNameWithPath" => {
+            let name = text("RoleName");
+            let path = name
+                .and_then(|n| view.role(account, n))
+                .map(|r| r.path.as_str());
+            with_path(name, path)
+        }
+        "InstanceProfileNameWithPath" => {
+            let name = text("InstanceProfileName");
+            let path = name
+                .and_then(|n| view.instance_profiles.get(&records::entity_id(account, n)))
+                .map(|p| p.path.as_str());
+            with_path(name, path)
+        }
+        "PolicyNameWithPath" => with_path(text("PolicyName"), None),
+        "MfaTokenIdWithPath" => with_path(text("VirtualMFADeviceName"), None),
+        "FederatedUserName" => text("Name").unwrap_or("*").to_owned(),
+        _ => "*".to_owned(),
+    }
+}
+
+/// The tags of the IAM entity an ARN names (`aws:ResourceTag/*`).
+fn resource_tags<'v>(view: &'v View, arn: &str) -> &'v [Tag] {
+    let Some((account, resource)) = arn
+        .strip_prefix("arn:aws:iam::")
+        .and_then(|r| r.split_once(':'))
+    else {
+        return &[];
+    };
+    let name = resource.rsplit('/').next().unwrap_or("");
+    let id = records::entity_id(account, name);
+    let tags = match resource.split('/').next() {
+        Some("user") => view.users.get(&id).map(|u| &u.tags),
+        Some("role") => view.roles.get(&id).map(|r| &r.tags),
+        Some("policy") => view.policies.get(&id).map(|p| &p.tags),
+        Some("instance-profile") => view.instance_profiles.get(&id).map(|p| &p.tags),
+        _ => None,
+    };
+    tags.map_or(&[], Vec::as_slice)
 }
 
 /// The global condition keys every request carries.
@@ -116,5 +340,80 @@ fn request_context(call: &Call<'_>) -> Context {
     context.insert("aws:SourceIp", call.source_ip);
     context.insert("aws:UserAgent", call.user_agent);
     context.insert("aws:SecureTransport", false);
+    if let Some(session) = &call.caller.session {
+        let issued = chrono::DateTime::from_timestamp(session.issued, 0).unwrap_or_default();
+        context.insert(
+            "aws:TokenIssueTime",
+            issued.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        );
+        context.insert(
+            "aws:MultiFactorAuthPresent",
+            session.mfa_authenticated.is_some(),
+        );
+        if let Some(at) = session.mfa_authenticated {
+            context.insert(
+                "aws:MultiFactorAuthAge",
+                (call.now.timestamp() - at).max(0).to_string(),
+            );
+        }
+        if let Some(source) = &session.source_identity {
+            context.insert("aws:SourceIdentity", source.as_str());
+        }
+    }
     context
+}
+
+/// Condition keys the input of an operation supplies: tags on the request, the
+/// policies named, and STS's session parameters.
+fn add_service_keys(context: &mut Context, service: &str, input: &Value) {
+    let text = |member: &str| input.get(member).and_then(Value::as_str);
+    if let Some(tags) = input.get("Tags").and_then(Value::as_array) {
+        let mut keys = Vec::new();
+        for tag in tags {
+            if let (Some(k), Some(v)) = (
+                tag.get("Key").and_then(Value::as_str),
+                tag.get("Value").and_then(Value::as_str),
+            ) {
+                context.insert(&format!("aws:RequestTag/{k}"), v);
+                keys.push(k.to_owned());
+            }
+        }
+        context.insert("aws:TagKeys", keys);
+    }
+    if let Some(keys) = input.get("TagKeys").and_then(Value::as_array) {
+        let keys: Vec<String> = keys
+            .iter()
+            .filter_map(|k| k.as_str().map(str::to_owned))
+            .collect();
+        context.insert("aws:TagKeys", keys);
+    }
+    match service {
+        "iam" => {
+            if let Some(arn) = text("PolicyArn") {
+                context.insert("iam:PolicyARN", arn);
+            }
+            if let Some(arn) = text("PermissionsBoundary") {
+                context.insert("iam:PermissionsBoundary", arn);
+            }
+        }
+        "sts" => {
+            for (key, member) in [
+                ("sts:ExternalId", "ExternalId"),
+                ("sts:RoleSessionName", "RoleSessionName"),
+                ("sts:SourceIdentity", "SourceIdentity"),
+            ] {
+                if let Some(value) = text(member) {
+                    context.insert(key, value);
+                }
+            }
+            if let Some(keys) = input.get("TransitiveTagKeys").and_then(Value::as_array) {
+                let keys: Vec<String> = keys
+                    .iter()
+                    .filter_map(|k| k.as_str().map(str::to_owned))
+                    .collect();
+                context.insert("sts:TransitiveTagKeys", keys);
+            }
+        }
+        _ => {}
+    }
 }

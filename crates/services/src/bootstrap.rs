@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use crate::control_plane::{ControlPlane, PlaneError};
 use crate::iam::access_keys::{self, KEYS_PER_USER};
 use crate::ids::{self, IdPrefix};
-use crate::records::{self, AccessKey, Account, User};
+use crate::records::{self, AccessKey, Account, Permissions, User};
 
 /// The first IAM user `rampart init` creates.
 pub const ADMIN_USER: &str = "admin";
@@ -57,7 +57,13 @@ pub async fn initialize(
                 user_id: ids::new_id(IdPrefix::User),
                 path: "/".to_owned(),
                 created: now,
-                attached_policies: vec![ADMINISTRATOR_ACCESS.to_owned()],
+                permissions: Permissions {
+                    attached_policies: vec![ADMINISTRATOR_ACCESS.to_owned()],
+                    ..Permissions::default()
+                },
+                groups: Vec::new(),
+                permissions_boundary: None,
+                tags: Vec::new(),
             };
             mutations.push(put(records::IAM_USER, &user_id, &user));
             user

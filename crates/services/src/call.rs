@@ -33,10 +33,23 @@ pub struct Outcome {
 impl Outcome {
     /// An outcome that changes nothing.
     pub fn read<T: Serialize>(output: &T) -> Result<Outcome, ServiceError> {
-        Ok(Outcome {
-            output: to_canonical(output)?,
+        Ok(Outcome::output(to_canonical(output)?))
+    }
+
+    /// An outcome that changes nothing, its output already in canonical form.
+    pub fn output(output: serde_json::Value) -> Outcome {
+        Outcome {
+            output,
             mutations: Vec::new(),
-        })
+        }
+    }
+
+    /// An outcome with an empty output that carries out `mutations`.
+    pub fn changed(mutations: Vec<Mutation>) -> Outcome {
+        Outcome {
+            output: serde_json::json!({}),
+            mutations,
+        }
     }
 }
 

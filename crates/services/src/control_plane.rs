@@ -133,13 +133,15 @@ impl ControlPlane {
 
     fn apply(&self, changes: Vec<Change>) -> Result<(), PlaneError> {
         let mut view = self.view.write();
-        for change in changes {
-            if change.kind == RESET_KIND {
+        let mut changes = changes.into_iter().peekable();
+        while changes.peek().is_some() {
+            if let Some(reset) = changes.next_if(|c| c.kind == RESET_KIND) {
                 *view = View::default();
-                view.seq = change.seq;
+                view.seq = reset.seq;
                 continue;
             }
-            view.apply(change, &self.master_key)?;
+            let run = std::iter::from_fn(|| changes.next_if(|c| c.kind != RESET_KIND));
+            view.apply(run, &self.master_key)?;
         }
         Ok(())
     }

@@ -20,6 +20,10 @@ pub enum ServiceError {
     /// The policy engine denied the call; the message is AWS's.
     #[error("access denied: {0}")]
     AccessDenied(String),
+    /// The credentials may not make this call at all (GetSessionToken credentials
+    /// without MFA calling IAM): AWS answers as for an unknown token.
+    #[error("The security token included in the request is invalid")]
+    InvalidClientTokenId,
     /// An operation of the model that rampart does not serve yet.
     #[error("rampart does not implement {service}:{operation} yet")]
     NotImplemented { service: String, operation: String },

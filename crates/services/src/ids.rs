@@ -1,5 +1,6 @@
 //! AWS-style identifiers and credentials: unique ids (`AIDA…`), access key ids
-//! (`AKIA…`, `ASIA…`), secret access keys and account ids, all from the OS CSPRNG.
+//! (`AKIA…`, `ASIA…`), secret access keys, session tokens and account ids, all from
+//! the OS CSPRNG.
 
 use rand::Rng;
 use rand::distr::Alphanumeric;
@@ -54,6 +55,20 @@ pub fn new_secret_access_key() -> String {
         .take(40)
         .map(char::from)
         .collect()
+}
+
+/// A new session token: 96 random bytes, Base64 (AWS's are opaque strings of this
+/// order of length).
+pub fn new_session_token() -> String {
+    use base64::Engine;
+    let bytes: [u8; 96] = std::array::from_fn(|_| rand::rng().random());
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 /// A new 12-digit account id that does not start with 0 (000000000000 is the dev default).

@@ -43,7 +43,7 @@ pub async fn handle(
 ) -> Result<Outcome, ServiceError> {
     match service {
         "iam" => iam::handle(operation, call, input).await,
-        "sts" => sts::handle(operation, call).await,
+        "sts" => sts::handle(operation, call, input).await,
         "cloudtrail" => cloudtrail::handle(operation, call, input).await,
         _ => Err(ServiceError::not_implemented(service, operation)),
     }

@@ -2,19 +2,40 @@
 //! has a constant name and a function that builds its record id, so that ids are
 //! spelt one way only. Secrets inside a record are sealed under the master key
 //! before they get here (see [`crate::control_plane::ControlPlane::seal`]).
+//!
+//! Fields added after a kind was first stored carry `#[serde(default)]`, so records
+//! written by an older rampart still load.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 /// Record kind of an [`Account`]; id: the account id.
 pub const ACCOUNT: &str = "account";
-/// Record kind of an IAM [`User`]; id: [`user_id`].
+/// Record kind of an IAM [`User`]; id: [`entity_id`].
 pub const IAM_USER: &str = "iam.user";
+/// Record kind of an IAM [`Group`]; id: [`entity_id`].
+pub const IAM_GROUP: &str = "iam.group";
+/// Record kind of an IAM [`Role`]; id: [`entity_id`].
+pub const IAM_ROLE: &str = "iam.role";
+/// Record kind of a customer [`ManagedPolicy`]; id: [`entity_id`] of its name.
+pub const IAM_POLICY: &str = "iam.policy";
+/// Record kind of an [`InstanceProfile`]; id: [`entity_id`].
+pub const IAM_INSTANCE_PROFILE: &str = "iam.instance-profile";
 /// Record kind of an [`AccessKey`]; id: the access key id.
 pub const ACCESS_KEY: &str = "iam.access-key";
+/// Record kind of a [`Session`] (STS temporary credentials); id: the access key id.
+pub const STS_SESSION: &str = "sts.session";
 
-/// The record id of a user: names are unique per account, case-insensitively.
+/// The record id of a named IAM entity: names are unique per account and kind,
+/// case-insensitively, whatever the path.
+pub fn entity_id(account_id: &str, name: &str) -> String {
+    format!("{account_id}/{}", name.to_ascii_lowercase())
+}
+
+/// The record id of a user.
 pub fn user_id(account_id: &str, user_name: &str) -> String {
-    format!("{account_id}/{}", user_name.to_ascii_lowercase())
+    entity_id(account_id, user_name)
 }
 
 /// An account: the unit that owns identities and resources, with its root user.
@@ -34,6 +55,26 @@ impl Account {
     }
 }
 
+/// One tag of an IAM entity, in the order it was added.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// What grants an identity (user, group or role) its permissions.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Permissions {
+    /// Inline policies: name → document as the caller sent it.
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, String>,
+    /// ARNs of the managed policies attached, in attachment order.
+    #[serde(default)]
+    pub attached_policies: Vec<String>,
+}
+
 /// An IAM user.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -45,18 +86,157 @@ pub struct User {
     pub path: String,
     /// Seconds since the epoch.
     pub created: i64,
-    /// ARNs of the managed policies attached to the user.
+    #[serde(flatten)]
+    pub permissions: Permissions,
+    /// Names of the groups the user belongs to, in the order it joined them.
     #[serde(default)]
-    pub attached_policies: Vec<String>,
+    pub groups: Vec<String>,
+    /// The ARN of the managed policy that bounds the user's permissions.
+    #[serde(default)]
+    pub permissions_boundary: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
 }
 
 impl User {
     pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:user{}{}",
-            self.account_id, self.path, self.user_name
+        entity_arn(&self.account_id, "user", &self.path, &self.user_name)
+    }
+
+    /// Whether the user belongs to the group `name` (names compare case-insensitively).
+    pub fn in_group(&self, name: &str) -> bool {
+        self.groups.iter().any(|g| g.eq_ignore_ascii_case(name))
+    }
+}
+
+/// An IAM group.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    pub account_id: String,
+    pub group_name: String,
+    /// The unique id (`AGPA…`).
+    pub group_id: String,
+    pub path: String,
+    pub created: i64,
+    #[serde(flatten)]
+    pub permissions: Permissions,
+}
+
+impl Group {
+    pub fn arn(&self) -> String {
+        entity_arn(&self.account_id, "group", &self.path, &self.group_name)
+    }
+}
+
+/// An IAM role.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Role {
+    pub account_id: String,
+    pub role_name: String,
+    /// The unique id (`AROA…`), the first half of a session's `aws:userid`.
+    pub role_id: String,
+    pub path: String,
+    pub created: i64,
+    /// The trust policy, as the caller sent it.
+    pub assume_role_policy: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// How long a session of this role may last, in seconds (3600 to 43200).
+    pub max_session_duration: i64,
+    #[serde(flatten)]
+    pub permissions: Permissions,
+    #[serde(default)]
+    pub permissions_boundary: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    /// When a session of the role was last created, and in which region.
+    #[serde(default)]
+    pub last_used: Option<(i64, String)>,
+}
+
+impl Role {
+    pub fn arn(&self) -> String {
+        entity_arn(&self.account_id, "role", &self.path, &self.role_name)
+    }
+}
+
+/// One version of a managed policy.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyVersion {
+    /// `v1`, `v2`, …: never reused within the policy.
+    pub version_id: String,
+    pub document: String,
+    pub created: i64,
+}
+
+/// A customer managed policy with its versions (at most five).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedPolicy {
+    pub account_id: String,
+    pub policy_name: String,
+    /// The unique id (`ANPA…`).
+    pub policy_id: String,
+    pub path: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub created: i64,
+    pub updated: i64,
+    pub default_version: String,
+    /// The number the next version takes.
+    pub next_version: u32,
+    pub versions: Vec<PolicyVersion>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+impl ManagedPolicy {
+    pub fn arn(&self) -> String {
+        entity_arn(&self.account_id, "policy", &self.path, &self.policy_name)
+    }
+
+    /// The version policies are evaluated with.
+    pub fn default(&self) -> Option<&PolicyVersion> {
+        self.versions
+            .iter()
+            .find(|v| v.version_id == self.default_version)
+    }
+}
+
+/// An instance profile: a container for one role, for EC2.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceProfile {
+    pub account_id: String,
+    pub instance_profile_name: String,
+    /// The unique id (`AIPA…`).
+    pub instance_profile_id: String,
+    pub path: String,
+    pub created: i64,
+    /// Names of the roles in the profile (at most one).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+impl InstanceProfile {
+    pub fn arn(&self) -> String {
+        entity_arn(
+            &self.account_id,
+            "instance-profile",
+            &self.path,
+            &self.instance_profile_name,
         )
     }
+}
+
+/// `arn:aws:iam::ACCOUNT:TYPE/PATH/NAME` (a path starts and ends with `/`).
+pub fn entity_arn(account_id: &str, resource_type: &str, path: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account_id}:{resource_type}{path}{name}")
 }
 
 /// Whether an access key may be used.
@@ -78,4 +258,60 @@ pub struct AccessKey {
     pub created: i64,
     /// The secret access key, sealed under the master key with the key id as AAD.
     pub sealed_secret: String,
+}
+
+/// Who a set of temporary credentials acts as.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum SessionPrincipal {
+    /// A session of a role (AssumeRole and its federated variants).
+    AssumedRole {
+        role_name: String,
+        session_name: String,
+    },
+    /// GetSessionToken: the calling user (or root) itself, for a while.
+    User {
+        /// `None` for the account root user.
+        user_name: Option<String>,
+    },
+    /// GetFederationToken: a federated user, bounded by the calling user.
+    FederatedUser { user_name: String, name: String },
+}
+
+/// Temporary credentials issued by STS. The session token itself is not stored, only
+/// its SHA-256, which a request's `X-Amz-Security-Token` must match.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub access_key_id: String,
+    pub account_id: String,
+    pub principal: SessionPrincipal,
+    /// The secret access key, sealed under the master key with the key id as AAD.
+    pub sealed_secret: String,
+    /// Hex SHA-256 of the session token.
+    pub token_sha256: String,
+    /// Seconds since the epoch.
+    pub issued: i64,
+    pub expires: i64,
+    /// Session policies (inline document and managed ARNs) that narrow the session.
+    #[serde(default)]
+    pub session_policies: Vec<String>,
+    /// The session has only what its session policies allow, even with none
+    /// (GetFederationToken without a policy grants nothing).
+    #[serde(default)]
+    pub policy_required: bool,
+    /// Session tags (`aws:PrincipalTag/*` for the session).
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    /// Keys of tags that role chaining passes on.
+    #[serde(default)]
+    pub transitive_tag_keys: Vec<String>,
+    #[serde(default)]
+    pub source_identity: Option<String>,
+    /// Whether MFA was presented when the session was created, and when.
+    #[serde(default)]
+    pub mfa_authenticated: Option<i64>,
+    /// A session made from another role session (one-hour limit).
+    #[serde(default)]
+    pub chained: bool,
 }

@@ -1,19 +1,29 @@
-//! IAM users: create, read and delete.
+//! IAM users: create, read, list, rename and delete.
 
-use crate::error::ServiceError;
 use rampart_store::{Expect, Mutation};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use serde_json::json;
 
-use super::no_such_entity;
-use crate::call::{Call, Outcome, to_canonical};
+use super::entity::{self, user_output};
+use super::paging::Paging;
+use super::{already_exists, check_count, delete_conflict};
+use crate::call::{Call, Outcome};
+use crate::error::ServiceError;
 use crate::ids::{self, IdPrefix};
-use crate::records::{self, User};
+use crate::records::{self, Tag, User};
+use crate::view::View;
+
+/// AWS's default quota of users per account.
+const USERS_PER_ACCOUNT: usize = 5000;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct CreateUserInput {
+pub struct CreateInput {
     user_name: String,
     path: Option<String>,
+    permissions_boundary: Option<String>,
+    #[serde(default)]
+    tags: Vec<Tag>,
 }
 
 #[derive(Deserialize)]
@@ -22,62 +32,55 @@ pub struct UserNameInput {
     user_name: Option<String>,
 }
 
-/// A user as IAM's API shows it.
-#[derive(Serialize)]
+#[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct UserOutput {
-    path: String,
+pub struct ListInput {
+    path_prefix: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateInput {
     user_name: String,
-    user_id: String,
-    arn: String,
-    create_date: i64,
+    new_path: Option<String>,
+    new_user_name: Option<String>,
 }
 
-impl From<&User> for UserOutput {
-    fn from(user: &User) -> UserOutput {
-        UserOutput {
-            path: user.path.clone(),
-            user_name: user.user_name.clone(),
-            user_id: user.user_id.clone(),
-            arn: user.arn(),
-            create_date: user.created,
-        }
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct UserEnvelope {
-    user: UserOutput,
-}
-
-pub fn create(call: &Call<'_>, input: CreateUserInput) -> Result<Outcome, ServiceError> {
+pub fn create(call: &Call<'_>, input: CreateInput) -> Result<Outcome, ServiceError> {
     let account_id = &call.caller.account_id;
-    let id = records::user_id(account_id, &input.user_name);
-    if call.plane.view().users.contains_key(&id) {
-        return Err(ServiceError::modeled(
-            "EntityAlreadyExists",
-            format!("User with name {} already exists.", input.user_name),
-        ));
+    let view = call.plane.view();
+    if view.user(account_id, &input.user_name).is_some() {
+        return Err(already_exists(format!(
+            "User with name {} already exists.",
+            input.user_name
+        )));
     }
+    let count = view
+        .users
+        .values()
+        .filter(|u| &u.account_id == account_id)
+        .count();
+    check_count(count, "UsersPerAccount", USERS_PER_ACCOUNT)?;
+    if let Some(arn) = &input.permissions_boundary {
+        super::permissions::check_boundary(&view, arn)?;
+    }
+    super::tags::check_new(&input.tags)?;
     let user = User {
         account_id: account_id.clone(),
         user_name: input.user_name,
         user_id: ids::new_id(IdPrefix::User),
         path: input.path.unwrap_or_else(|| "/".to_owned()),
         created: call.now.timestamp(),
-        attached_policies: Vec::new(),
+        permissions: Default::default(),
+        groups: Vec::new(),
+        permissions_boundary: input.permissions_boundary,
+        tags: input.tags,
     };
     Ok(Outcome {
-        output: to_canonical(&UserEnvelope {
-            user: UserOutput::from(&user),
-        })?,
-        mutations: vec![Mutation::Put {
-            kind: records::IAM_USER.to_owned(),
-            id,
-            value: to_canonical(&user)?,
-            expect: Expect::Absent,
-        }],
+        output: json!({ "User": user_output(&user) }),
+        mutations: vec![entity::put(&user, Expect::Absent)?],
     })
 }
 
@@ -85,9 +88,58 @@ pub fn get(call: &Call<'_>, input: UserNameInput) -> Result<Outcome, ServiceErro
     let name = super::target_user_name(call, input.user_name.as_deref())?;
     let view = call.plane.view();
     let user = find(&view, &call.caller.account_id, name)?;
-    Outcome::read(&UserEnvelope {
-        user: UserOutput::from(user),
-    })
+    Ok(Outcome::output(json!({ "User": user_output(user) })))
+}
+
+pub fn list(call: &Call<'_>, input: ListInput) -> Result<Outcome, ServiceError> {
+    let view = call.plane.view();
+    let users =
+        entity::listed::<User>(&view, &call.caller.account_id, input.path_prefix.as_deref());
+    let page = input.paging.page(
+        &users,
+        |u| u.user_name.to_ascii_lowercase(),
+        "Users",
+        |u| user_output(u),
+    )?;
+    Ok(Outcome::output(page))
+}
+
+/// Renames a user or moves it to a new path. Its groups, policies and keys follow.
+pub fn update(call: &Call<'_>, input: UpdateInput) -> Result<Outcome, ServiceError> {
+    let view = call.plane.view();
+    let account = &call.caller.account_id;
+    let old = find(&view, account, &input.user_name)?;
+    let mut user = old.clone();
+    if let Some(path) = input.new_path {
+        user.path = path;
+    }
+    let mut mutations = Vec::new();
+    if let Some(new_name) = input.new_user_name.filter(|n| n != &old.user_name) {
+        let renamed_only_in_case = new_name.eq_ignore_ascii_case(&old.user_name);
+        if !renamed_only_in_case && view.user(account, &new_name).is_some() {
+            return Err(already_exists(format!(
+                "User with name {new_name} already exists."
+            )));
+        }
+        for key in view.access_keys.values().map(|e| &e.key) {
+            if key.account_id == *account && key.user_name == old.user_name {
+                let mut key = key.clone();
+                key.user_name = new_name.clone();
+                mutations.push(Mutation::Put {
+                    kind: records::ACCESS_KEY.to_owned(),
+                    id: key.access_key_id.clone(),
+                    value: crate::call::to_canonical(&key)?,
+                    expect: Expect::Any,
+                });
+            }
+        }
+        user.user_name = new_name;
+        if !renamed_only_in_case {
+            mutations.push(entity::remove(old));
+        }
+    }
+    mutations.push(entity::put(&user, Expect::Any)?);
+    Ok(Outcome::changed(mutations))
 }
 
 pub fn delete(call: &Call<'_>, input: UserNameInput) -> Result<Outcome, ServiceError> {
@@ -98,29 +150,34 @@ pub fn delete(call: &Call<'_>, input: UserNameInput) -> Result<Outcome, ServiceE
         .access_keys
         .values()
         .any(|e| e.key.account_id == user.account_id && e.key.user_name == user.user_name);
-    if has_keys || !user.attached_policies.is_empty() {
-        return Err(ServiceError::modeled(
-            "DeleteConflict",
+    if has_keys {
+        return Err(delete_conflict(
             "Cannot delete entity, must delete access keys first.",
         ));
     }
-    Ok(Outcome {
-        output: serde_json::json!({}),
-        mutations: vec![Mutation::Delete {
-            kind: records::IAM_USER.to_owned(),
-            id: records::user_id(&user.account_id, &user.user_name),
-            expect: Expect::Any,
-        }],
-    })
+    if !user.groups.is_empty() {
+        return Err(delete_conflict(
+            "Cannot delete entity, must remove users from group first.",
+        ));
+    }
+    if !user.permissions.attached_policies.is_empty() {
+        return Err(delete_conflict(
+            "Cannot delete entity, must detach all policies first.",
+        ));
+    }
+    if !user.permissions.inline_policies.is_empty() {
+        return Err(delete_conflict(
+            "Cannot delete entity, must delete policies first.",
+        ));
+    }
+    Ok(Outcome::changed(vec![entity::remove(user)]))
 }
 
 /// The user `name` of `account_id`, or IAM's NoSuchEntity.
 pub(super) fn find<'v>(
-    view: &'v crate::view::View,
+    view: &'v View,
     account_id: &str,
     name: &str,
 ) -> Result<&'v User, ServiceError> {
-    view.users
-        .get(&records::user_id(account_id, name))
-        .ok_or_else(|| no_such_entity(format!("The user with name {name} cannot be found.")))
+    entity::find::<User>(view, account_id, name)
 }
