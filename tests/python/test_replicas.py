@@ -56,3 +56,46 @@ def test_two_replicas_enforce_each_others_changes(workspace, postgres_url):
     iam_b = b.client("iam", key_id, secret)
     iam_b.delete_access_key(UserName="carol", AccessKeyId=new_key["AccessKeyId"])
     assert wait_for(lambda: not iam_a.list_access_keys(UserName="carol")["AccessKeyMetadata"], timeout=1.0)
+
+
+def test_policy_changes_and_sessions_reach_the_other_replica(workspace, postgres_url):
+    import json
+    key_id, secret = workspace.init("--database-url", postgres_url)
+    a = workspace.serve("--database-url", postgres_url)
+    b = workspace.serve("--database-url", postgres_url)
+    iam_a = a.client("iam", key_id, secret)
+    account = iam_a.get_user()["User"]["Arn"].split(":")[4]
+    iam_a.create_user(UserName="dana")
+    key = iam_a.create_access_key(UserName="dana")["AccessKey"]
+    dana_b = b.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
+
+    def can_list():
+        try:
+            dana_b.list_users()
+            return True
+        except botocore.exceptions.ClientError as e:
+            assert e.response["Error"]["Code"] in ("AccessDenied", "InvalidClientTokenId")
+            return False
+
+    assert not can_list()
+    allow = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["iam:ListUsers", "sts:AssumeRole"], "Resource": "*"}]}
+    iam_a.put_user_policy(UserName="dana", PolicyName="p", PolicyDocument=json.dumps(allow))
+    assert wait_for(can_list, timeout=1.0)
+
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+             "Principal": {"AWS": f"arn:aws:iam::{account}:root"}}]}
+    iam_a.create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps(trust))
+    wait_for(lambda: b.client("iam", key_id, secret).list_roles()["Roles"], timeout=1.0)
+    credentials = a.client("sts", key["AccessKeyId"], key["SecretAccessKey"]).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/r", RoleSessionName="s1")["Credentials"]
+    session_b = b.client("sts", credentials["AccessKeyId"], credentials["SecretAccessKey"],
+                         credentials["SessionToken"])
+
+    def session_works():
+        try:
+            return session_b.get_caller_identity()["Arn"].endswith(":assumed-role/r/s1")
+        except botocore.exceptions.ClientError as e:
+            assert e.response["Error"]["Code"] == "InvalidClientTokenId"
+            return False
+    assert wait_for(session_works, timeout=1.0)
