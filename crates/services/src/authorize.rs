@@ -58,6 +58,11 @@ pub fn authorize(
 ) -> Result<(), ServiceError> {
     session_limits(call.caller, service, operation)?;
     let view = call.plane.view();
+    // MFA presented in AssumeRole's input: a bad code fails the call whatever the
+    // policies say (GetSessionToken, which needs no permission, checks in its handler).
+    if service == "sts" && operation == "AssumeRole" {
+        presented_mfa(&view, call, service, input)?;
+    }
     match required(&view, call.caller, service, operation, input) {
         Some(permission) => check(&view, call, service, &permission, input),
         None => Ok(()),
@@ -76,6 +81,10 @@ pub fn check(
 ) -> Result<(), ServiceError> {
     let mut context = request_context(call);
     add_service_keys(&mut context, service, input);
+    if let Ok(Some(_)) = presented_mfa(view, call, service, input) {
+        context.insert("aws:MultiFactorAuthPresent", true);
+        context.insert("aws:MultiFactorAuthAge", "0");
+    }
     let decision = decide(view, call, permission, &context);
     if decision.is_allowed() {
         Ok(())
@@ -167,6 +176,28 @@ fn session_limits(caller: &Caller, service: &str, operation: &str) -> Result<(),
         return Err(ServiceError::InvalidClientTokenId);
     }
     Ok(())
+}
+
+/// Checks the MFA device and code an STS call presents (`SerialNumber`, `TokenCode`)
+/// against the caller's enabled devices; `Ok(Some(_))` when they are good, `Ok(None)`
+/// when the call presents none.
+fn presented_mfa(
+    view: &View,
+    call: &Call<'_>,
+    service: &str,
+    input: &Value,
+) -> Result<Option<rampart_store::Mutation>, ServiceError> {
+    if service != "sts" {
+        return Ok(None);
+    }
+    let text = |member: &str| input.get(member).and_then(Value::as_str);
+    crate::iam::mfa::verify_token(
+        view,
+        call.caller,
+        text("SerialNumber"),
+        text("TokenCode"),
+        call.now.timestamp(),
+    )
 }
 
 /// The caller as the policy engine sees it.

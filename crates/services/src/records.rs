@@ -315,3 +315,152 @@ pub struct Session {
     #[serde(default)]
     pub chained: bool,
 }
+
+/// Record kind of a virtual [`MfaDevice`]; id: [`mfa_device_id`] of its serial number.
+pub const IAM_MFA_DEVICE: &str = "iam.mfa-device";
+/// Record kind of a user's [`LoginProfile`] (console password); id: [`user_id`].
+pub const IAM_LOGIN_PROFILE: &str = "iam.login-profile";
+/// Record kind of an account's [`PasswordPolicy`]; id: the account id.
+pub const IAM_PASSWORD_POLICY: &str = "iam.password-policy";
+/// Record kind of an [`AccountAlias`]; id: the alias (unique across accounts).
+pub const IAM_ACCOUNT_ALIAS: &str = "iam.account-alias";
+
+/// The record id of an MFA device: its serial number, case-insensitively.
+pub fn mfa_device_id(serial_number: &str) -> String {
+    serial_number.to_ascii_lowercase()
+}
+
+/// A virtual MFA device: a TOTP seed, unassigned or enabled for one user.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MfaDevice {
+    pub account_id: String,
+    pub name: String,
+    pub path: String,
+    pub created: i64,
+    /// The seed (base32), sealed under the master key with the record id as AAD.
+    pub sealed_seed: String,
+    /// The user the device is enabled for.
+    #[serde(default)]
+    pub user_name: Option<String>,
+    /// When it was enabled (seconds since the epoch).
+    #[serde(default)]
+    pub enabled: Option<i64>,
+    /// The replay guard: the last time step whose code was accepted; codes of this
+    /// step or earlier are refused.
+    #[serde(default)]
+    pub last_step: i64,
+    /// How many steps the device's clock runs ahead of ours (negative: behind), as
+    /// EnableMFADevice and ResyncMFADevice found it.
+    #[serde(default)]
+    pub drift: i64,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+impl MfaDevice {
+    /// `arn:aws:iam::ACCOUNT:mfa/PATH/NAME`, the device's serial number.
+    pub fn serial_number(&self) -> String {
+        entity_arn(&self.account_id, "mfa", &self.path, &self.name)
+    }
+}
+
+/// A user's console password, as an Argon2id hash only.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginProfile {
+    pub account_id: String,
+    pub user_name: String,
+    pub created: i64,
+    /// PHC string of the Argon2id hash of the current password.
+    pub password_hash: String,
+    #[serde(default)]
+    pub password_reset_required: bool,
+    /// When the password was last set.
+    pub password_changed: i64,
+    /// Hashes of earlier passwords, newest last (for PasswordReusePrevention).
+    #[serde(default)]
+    pub previous_hashes: Vec<String>,
+}
+
+/// An account's password policy, as UpdateAccountPasswordPolicy last set it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordPolicy {
+    pub account_id: String,
+    pub minimum_password_length: i64,
+    #[serde(default)]
+    pub require_symbols: bool,
+    #[serde(default)]
+    pub require_numbers: bool,
+    #[serde(default)]
+    pub require_uppercase_characters: bool,
+    #[serde(default)]
+    pub require_lowercase_characters: bool,
+    #[serde(default)]
+    pub allow_users_to_change_password: bool,
+    /// Days a password is valid.
+    #[serde(default)]
+    pub max_password_age: Option<i64>,
+    /// How many earlier passwords a new one may not repeat.
+    #[serde(default)]
+    pub password_reuse_prevention: Option<i64>,
+    #[serde(default)]
+    pub hard_expiry: Option<bool>,
+}
+
+/// An account's alias (at most one per account; unique across accounts).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountAlias {
+    pub account_id: String,
+    pub alias: String,
+    pub created: i64,
+}
+
+/// Record kind of an account's [`CredentialReport`]; id: the account id.
+pub const IAM_CREDENTIAL_REPORT: &str = "iam.credential-report";
+/// Record kind of an [`AccessDetailsJob`] (GenerateServiceLastAccessedDetails); id:
+/// the job id.
+pub const IAM_ACCESS_DETAILS_JOB: &str = "iam.access-details-job";
+
+/// The credential report GenerateCredentialReport last made for an account.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialReport {
+    pub account_id: String,
+    /// Seconds since the epoch.
+    pub generated: i64,
+    /// The CSV text.
+    pub content: String,
+}
+
+/// A service last accessed report, computed from the audit trail when it was asked for.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessDetailsJob {
+    pub job_id: String,
+    pub account_id: String,
+    /// The user, group, role or policy the report is about.
+    pub arn: String,
+    /// `SERVICE_LEVEL` or `ACTION_LEVEL`.
+    pub granularity: String,
+    pub created: i64,
+    pub completed: i64,
+    #[serde(default)]
+    pub services: Vec<ServiceAccess>,
+}
+
+/// One service of an [`AccessDetailsJob`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceAccess {
+    pub service_name: String,
+    pub service_namespace: String,
+    /// When an entity of the report last authenticated to the service, and which one.
+    #[serde(default)]
+    pub last_authenticated: Option<(i64, String, String)>,
+    /// How many of the report's entities used the service.
+    #[serde(default)]
+    pub total_authenticated_entities: i64,
+}

@@ -73,6 +73,8 @@ struct AssumeRoleInput {
     #[serde(default)]
     transitive_tag_keys: Vec<String>,
     source_identity: Option<String>,
+    serial_number: Option<String>,
+    token_code: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -84,6 +86,8 @@ struct PolicyArn {
 #[serde(rename_all = "PascalCase")]
 struct GetSessionTokenInput {
     duration_seconds: Option<i64>,
+    serial_number: Option<String>,
+    token_code: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -194,6 +198,16 @@ fn assume_role(call: &Call<'_>, raw: Value) -> Result<Outcome, ServiceError> {
     issued.session.source_identity = source_identity.clone();
     issued.session.chained = chained;
     issued.session.mfa_authenticated = caller.session.as_ref().and_then(|s| s.mfa_authenticated);
+    let mfa_used = crate::iam::mfa::verify_token(
+        &view,
+        caller,
+        input.serial_number.as_deref(),
+        input.token_code.as_deref(),
+        call.now.timestamp(),
+    )?;
+    if mfa_used.is_some() {
+        issued.session.mfa_authenticated = Some(call.now.timestamp());
+    }
     let mut used = role.clone();
     used.last_used = Some((call.now.timestamp(), call.region.to_owned()));
     let mut output = issued.output(&raw)?;
@@ -205,6 +219,7 @@ fn assume_role(call: &Call<'_>, raw: Value) -> Result<Outcome, ServiceError> {
         output["SourceIdentity"] = json!(source);
     }
     let mut mutations = issued.mutations(&view)?;
+    mutations.extend(mfa_used);
     mutations.push(Mutation::Put {
         kind: records::IAM_ROLE.to_owned(),
         id: records::entity_id(&used.account_id, &used.role_name),
@@ -238,10 +253,24 @@ fn get_session_token(
     };
     let duration = token_duration(input.duration_seconds, max)?;
     let view = call.plane.view();
-    let issued = Issued::new(call, &caller.account_id, principal, duration);
+    let mut issued = Issued::new(call, &caller.account_id, principal, duration);
+    // MFA: the code must be one of the calling user's enabled devices'; accepting it
+    // uses it up (the device's replay guard moves in the same commit).
+    let mfa_used = crate::iam::mfa::verify_token(
+        &view,
+        caller,
+        input.serial_number.as_deref(),
+        input.token_code.as_deref(),
+        call.now.timestamp(),
+    )?;
+    if mfa_used.is_some() {
+        issued.session.mfa_authenticated = Some(call.now.timestamp());
+    }
+    let mut mutations = issued.mutations(&view)?;
+    mutations.extend(mfa_used);
     Ok(Outcome {
         output: issued.output(&json!({}))?,
-        mutations: issued.mutations(&view)?,
+        mutations,
     })
 }
 

@@ -5,14 +5,18 @@
 //! policies, tags) are written once over the traits in [`entity`].
 
 pub(crate) mod access_keys;
+mod account_aliases;
 mod entity;
 mod groups;
 mod instance_profiles;
+pub(crate) mod mfa;
 mod paging;
+mod passwords;
 mod permissions;
 mod policies;
 mod roles;
 mod tags;
+mod totp;
 mod users;
 
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
@@ -110,6 +114,28 @@ pub async fn handle(
         "AddRoleToInstanceProfile" => instance_profiles::add_role(call, from_canonical(i)?),
         "RemoveRoleFromInstanceProfile" => instance_profiles::remove_role(call, from_canonical(i)?),
         "ListInstanceProfilesForRole" => instance_profiles::list_for_role(call, from_canonical(i)?),
+        "CreateVirtualMFADevice" => mfa::create(call, from_canonical(i)?),
+        "EnableMFADevice" => mfa::enable(call, from_canonical(i)?),
+        "ResyncMFADevice" => mfa::resync(call, from_canonical(i)?),
+        "DeactivateMFADevice" => mfa::deactivate(call, from_canonical(i)?),
+        "DeleteVirtualMFADevice" => mfa::delete(call, from_canonical(i)?),
+        "ListMFADevices" => mfa::list(call, from_canonical(i)?),
+        "ListVirtualMFADevices" => mfa::list_virtual(call, from_canonical(i)?),
+        "GetMFADevice" => mfa::get(call, from_canonical(i)?),
+        "TagMFADevice" => mfa::tag(call, from_canonical(i)?),
+        "UntagMFADevice" => mfa::untag(call, from_canonical(i)?),
+        "ListMFADeviceTags" => mfa::list_tags(call, from_canonical(i)?),
+        "CreateLoginProfile" => passwords::create_login_profile(call, from_canonical(i)?),
+        "GetLoginProfile" => passwords::get_login_profile(call, from_canonical(i)?),
+        "UpdateLoginProfile" => passwords::update_login_profile(call, from_canonical(i)?),
+        "DeleteLoginProfile" => passwords::delete_login_profile(call, from_canonical(i)?),
+        "ChangePassword" => passwords::change_password(call, from_canonical(i)?),
+        "UpdateAccountPasswordPolicy" => passwords::update_policy(call, from_canonical(i)?),
+        "GetAccountPasswordPolicy" => passwords::get_policy(call),
+        "DeleteAccountPasswordPolicy" => passwords::delete_policy(call),
+        "CreateAccountAlias" => account_aliases::create(call, from_canonical(i)?),
+        "DeleteAccountAlias" => account_aliases::delete(call, from_canonical(i)?),
+        "ListAccountAliases" => account_aliases::list(call, from_canonical(i)?),
         _ => Err(ServiceError::not_implemented("iam", operation)),
     }
 }

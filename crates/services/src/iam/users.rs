@@ -133,6 +133,18 @@ pub fn update(call: &Call<'_>, input: UpdateInput) -> Result<Outcome, ServiceErr
                 });
             }
         }
+        mutations.extend(super::passwords::follow_rename(
+            &view,
+            account,
+            &old.user_name,
+            &new_name,
+        )?);
+        mutations.extend(super::mfa::follow_rename(
+            &view,
+            account,
+            &old.user_name,
+            &new_name,
+        )?);
         user.user_name = new_name;
         if !renamed_only_in_case {
             mutations.push(entity::remove(old));
@@ -158,6 +170,16 @@ pub fn delete(call: &Call<'_>, input: UserNameInput) -> Result<Outcome, ServiceE
     if !user.groups.is_empty() {
         return Err(delete_conflict(
             "Cannot delete entity, must remove users from group first.",
+        ));
+    }
+    if super::passwords::has_profile(&view, &user.account_id, &user.user_name) {
+        return Err(delete_conflict(
+            "Cannot delete entity, must delete login profile first.",
+        ));
+    }
+    if super::mfa::has_devices(&view, &user.account_id, &user.user_name) {
+        return Err(delete_conflict(
+            "Cannot delete entity, must delete MFA device first.",
         ));
     }
     if !user.permissions.attached_policies.is_empty() {

@@ -34,6 +34,15 @@ pub struct SessionEntry {
     pub context: Option<Arc<SessionContext>>,
 }
 
+/// A virtual MFA device with its seed opened, and the stored record's version (so
+/// that accepting a code, which advances the replay guard, can insist on the version
+/// it read: two requests racing with one code cannot both succeed).
+pub struct MfaEntry {
+    pub device: records::MfaDevice,
+    pub seed: Zeroizing<Vec<u8>>,
+    pub version: i64,
+}
+
 /// Every record the control plane serves from memory, by record id.
 #[derive(Default)]
 pub struct View {
@@ -48,6 +57,14 @@ pub struct View {
     pub instance_profiles: HashMap<String, InstanceProfile>,
     pub access_keys: HashMap<String, KeyEntry>,
     pub sessions: HashMap<String, SessionEntry>,
+    /// Virtual MFA devices with their seeds opened, by record id.
+    pub mfa_devices: HashMap<String, MfaEntry>,
+    /// Users' console passwords (hashes), by record id.
+    pub login_profiles: HashMap<String, records::LoginProfile>,
+    /// Account password policies, by account id.
+    pub password_policies: HashMap<String, records::PasswordPolicy>,
+    /// Account aliases, by alias.
+    pub account_aliases: HashMap<String, records::AccountAlias>,
     /// Compiled policies and who holds what.
     pub identity: IdentityCache,
 }
@@ -75,6 +92,7 @@ impl View {
         };
         for record in records {
             view.put(&record.kind, &record.id, Some(record.value), master_key)?;
+            view.versioned(&record.kind, &record.id, record.version);
         }
         view.finish();
         Ok(view)
@@ -89,8 +107,12 @@ impl View {
         let mut result = Ok(());
         for change in changes {
             self.seq = change.seq;
+            let version = change.record.as_ref().map(|r| r.version);
             let value = change.record.map(|r| r.value);
             result = self.put(&change.kind, &change.id, value, master_key);
+            if let Some(version) = version {
+                self.versioned(&change.kind, &change.id, version);
+            }
             if result.is_err() {
                 break;
             }
@@ -152,6 +174,25 @@ impl View {
                         .insert(id.to_owned(), KeyEntry { key, secret });
                 }
             }
+            records::IAM_MFA_DEVICE => {
+                self.mfa_devices.remove(id);
+                if let Some(value) = value {
+                    let device: records::MfaDevice = decode(kind, id, value)?;
+                    let seed = open_secret(&device.sealed_seed, id, master_key)
+                        .map_err(|reason| bad(kind, id, reason))?;
+                    let seed = crate::iam::mfa::seed_bytes(&seed)
+                        .ok_or_else(|| bad(kind, id, "seed is not base32".to_owned()))?;
+                    let entry = MfaEntry {
+                        device,
+                        seed,
+                        version: 0,
+                    };
+                    self.mfa_devices.insert(id.to_owned(), entry);
+                }
+            }
+            records::IAM_LOGIN_PROFILE => upsert(&mut self.login_profiles, kind, id, value)?,
+            records::IAM_PASSWORD_POLICY => upsert(&mut self.password_policies, kind, id, value)?,
+            records::IAM_ACCOUNT_ALIAS => upsert(&mut self.account_aliases, kind, id, value)?,
             records::STS_SESSION => {
                 self.sessions.remove(id);
                 if let Some(value) = value {
@@ -170,6 +211,15 @@ impl View {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Notes the stored version of a record the view keeps versions of.
+    fn versioned(&mut self, kind: &str, id: &str, version: i64) {
+        if kind == records::IAM_MFA_DEVICE
+            && let Some(entry) = self.mfa_devices.get_mut(id)
+        {
+            entry.version = version;
+        }
     }
 
     /// The user `name` of `account_id`.
