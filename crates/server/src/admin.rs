@@ -13,6 +13,10 @@ pub fn routes() -> Router<Arc<ControlPlane>> {
     Router::new()
         .route("/health", get(health))
         .route("/reset", post(reset))
+        .route(
+            "/oidc-jwks",
+            get(crate::oidc_keys::handle).put(crate::oidc_keys::handle),
+        )
 }
 
 async fn health(State(plane): State<Arc<ControlPlane>>) -> String {

@@ -8,6 +8,7 @@
 
 mod admin;
 mod authenticate;
+mod oidc_keys;
 mod pipeline;
 
 use std::net::SocketAddr;

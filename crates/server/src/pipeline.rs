@@ -90,7 +90,14 @@ impl RequestContext<'_> {
                 return rampart_protocol::serialize_error(service, &e, self.request_id);
             }
         };
+        let unsigned = signed.is_none() && route.operation().unsigned;
         let caller = match authenticate(self.plane, http, signed.as_ref(), self.now) {
+            // Operations AWS serves unsigned (AssumeRoleWithWebIdentity, AssumeRoleWithSAML)
+            // carry their own proof, which their handler verifies.
+            Err(_) if unsigned => Arc::new(rampart_services::Caller::unauthenticated(
+                &route.operation().name,
+                &self.plane.settings().default_account_id,
+            )),
             Ok(caller) => caller,
             Err(e) => {
                 tracing::info!(error = %e, operation = %route.operation().name, "authentication failed");

@@ -44,6 +44,12 @@ pub fn required(
     if service == "sts" && matches!(operation, "GetCallerIdentity" | "GetSessionToken") {
         return None;
     }
+    // Unsigned: the handler verifies the token or assertion, then asks the role's
+    // trust policy (sts_federation).
+    if service == "sts" && matches!(operation, "AssumeRoleWithWebIdentity" | "AssumeRoleWithSAML")
+    {
+        return None;
+    }
     let action = format!("{service}:{operation}");
     let resource = resource_arn(view, caller, service, &action, input);
     Some(Permission { action, resource })
@@ -207,6 +213,7 @@ fn principal(caller: &Caller) -> Principal {
         PrincipalType::IamUser => PrincipalKind::User,
         PrincipalType::AssumedRole => PrincipalKind::RoleSession,
         PrincipalType::FederatedUser => PrincipalKind::FederatedUser,
+        PrincipalType::WebIdentityUser | PrincipalType::SamlUser => PrincipalKind::Anonymous,
     };
     let mut principal = Principal::new(kind, caller.arn.as_str(), caller.account_id.as_str());
     principal.user_id = Some(caller.user_id.clone());
@@ -227,7 +234,7 @@ fn principal(caller: &Caller) -> Principal {
 fn holder(caller: &Caller) -> Option<Holder> {
     let account = &caller.account_id;
     match caller.principal_type {
-        PrincipalType::Root => None,
+        PrincipalType::Root | PrincipalType::WebIdentityUser | PrincipalType::SamlUser => None,
         PrincipalType::IamUser | PrincipalType::FederatedUser => caller
             .user_name
             .as_deref()
@@ -335,6 +342,10 @@ fn fill(view: &View, caller: &Caller, placeholder: &str, input: &Value) -> Strin
         "PolicyNameWithPath" => with_path(text("PolicyName"), None),
         "MfaTokenIdWithPath" => with_path(text("VirtualMFADeviceName"), None),
         "FederatedUserName" => text("Name").unwrap_or("*").to_owned(),
+        "OidcProviderName" => text("Url")
+            .map(crate::iam::providers::oidc_url)
+            .unwrap_or_else(|| "*".to_owned()),
+        "SamlProviderName" => text("Name").unwrap_or("*").to_owned(),
         _ => "*".to_owned(),
     }
 }
@@ -360,7 +371,7 @@ fn resource_tags<'v>(view: &'v View, arn: &str) -> &'v [Tag] {
 }
 
 /// The global condition keys every request carries.
-fn request_context(call: &Call<'_>) -> Context {
+pub(crate) fn request_context(call: &Call<'_>) -> Context {
     let mut context = Context::new();
     context.insert(
         "aws:CurrentTime",

@@ -15,6 +15,10 @@ pub enum PrincipalType {
     IamUser,
     AssumedRole,
     FederatedUser,
+    /// An unsigned AssumeRoleWithWebIdentity call: who it is, the token says.
+    WebIdentityUser,
+    /// An unsigned AssumeRoleWithSAML call: who it is, the assertion says.
+    SamlUser,
 }
 
 impl PrincipalType {
@@ -25,6 +29,8 @@ impl PrincipalType {
             PrincipalType::IamUser => "IAMUser",
             PrincipalType::AssumedRole => "AssumedRole",
             PrincipalType::FederatedUser => "FederatedUser",
+            PrincipalType::WebIdentityUser => "WebIdentityUser",
+            PrincipalType::SamlUser => "SAMLUser",
         }
     }
 }
@@ -100,6 +106,28 @@ impl Caller {
             role: None,
             tags: Vec::new(),
             access_key_id,
+            session: None,
+        }
+    }
+
+    /// The caller of an operation AWS serves unsigned (`AssumeRoleWithWebIdentity`,
+    /// `AssumeRoleWithSAML`), before its token or assertion is verified: it has no
+    /// identity-based permissions and no ARN; `account_id` is where the call is
+    /// recorded.
+    pub fn unauthenticated(operation: &str, account_id: &str) -> Caller {
+        Caller {
+            principal_type: if operation == "AssumeRoleWithSAML" {
+                PrincipalType::SamlUser
+            } else {
+                PrincipalType::WebIdentityUser
+            },
+            account_id: account_id.to_owned(),
+            arn: String::new(),
+            user_id: String::new(),
+            user_name: None,
+            role: None,
+            tags: Vec::new(),
+            access_key_id: None,
             session: None,
         }
     }

@@ -27,6 +27,7 @@ pub mod iam;
 pub mod ids;
 pub mod records;
 pub mod sts;
+pub mod sts_federation;
 pub mod view;
 
 pub use call::{Call, Outcome};

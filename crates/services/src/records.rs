@@ -464,3 +464,70 @@ pub struct ServiceAccess {
     #[serde(default)]
     pub total_authenticated_entities: i64,
 }
+
+/// Record kind of an [`OidcProvider`]; id: [`oidc_provider_id`].
+pub const IAM_OIDC_PROVIDER: &str = "iam.oidc-provider";
+/// Record kind of a [`SamlProvider`]; id: [`entity_id`] of its name.
+pub const IAM_SAML_PROVIDER: &str = "iam.saml-provider";
+
+/// The record id of an OpenID Connect provider: its account and its URL without the
+/// scheme (`host/path`, host lower-cased), as in its ARN.
+pub fn oidc_provider_id(account_id: &str, url: &str) -> String {
+    format!("{account_id}/{url}")
+}
+
+/// An IAM OpenID Connect identity provider.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OidcProvider {
+    pub account_id: String,
+    /// The issuer URL without `https://` and without a trailing `/`.
+    pub url: String,
+    /// The audiences (`aud`) tokens may be issued for.
+    #[serde(default)]
+    pub client_ids: Vec<String>,
+    #[serde(default)]
+    pub thumbprints: Vec<String>,
+    pub created: i64,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    /// The provider's signing keys, a JWKS document as registered through
+    /// `PUT /_rampart/oidc-jwks` (rampart cannot fetch them from the issuer).
+    #[serde(default)]
+    pub jwks: Option<String>,
+}
+
+impl OidcProvider {
+    pub fn arn(&self) -> String {
+        format!("arn:aws:iam::{}:oidc-provider/{}", self.account_id, self.url)
+    }
+}
+
+/// An IAM SAML 2.0 identity provider.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SamlProvider {
+    pub account_id: String,
+    pub name: String,
+    /// `SAMLProviderUUID`.
+    pub uuid: String,
+    /// The metadata document as the caller sent it.
+    pub metadata: String,
+    /// The IdP's signing certificates (base64 DER), from the metadata.
+    #[serde(default)]
+    pub certificates: Vec<String>,
+    /// The IdP's entity id (`saml:iss` of its assertions).
+    #[serde(default)]
+    pub entity_id: String,
+    pub created: i64,
+    /// Seconds since the epoch.
+    pub valid_until: i64,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+impl SamlProvider {
+    pub fn arn(&self) -> String {
+        format!("arn:aws:iam::{}:saml-provider/{}", self.account_id, self.name)
+    }
+}

@@ -20,7 +20,7 @@ use crate::records::{self, Session, SessionPrincipal, Tag};
 use crate::view::View;
 
 /// Session durations, in seconds.
-const MIN_DURATION: i64 = 900;
+pub(crate) const MIN_DURATION: i64 = 900;
 const ROLE_CHAINING_MAX: i64 = 3600;
 const TOKEN_DEFAULT: i64 = 43_200;
 const TOKEN_MAX: i64 = 129_600;
@@ -46,6 +46,7 @@ pub async fn handle(
         "GetSessionToken" => get_session_token(call, from_canonical(input)?),
         "GetFederationToken" => get_federation_token(call, from_canonical(input)?),
         "GetAccessKeyInfo" => get_access_key_info(call, from_canonical(input)?),
+        "AssumeRoleWithWebIdentity" => crate::sts_federation::assume_role_with_web_identity(call, input),
         _ => Err(ServiceError::not_implemented("sts", operation)),
     }
 }
@@ -78,7 +79,7 @@ struct AssumeRoleInput {
 }
 
 #[derive(Deserialize)]
-struct PolicyArn {
+pub(crate) struct PolicyArn {
     arn: String,
 }
 
@@ -334,14 +335,14 @@ fn get_access_key_info(
 }
 
 /// A session being issued, with its secret and token (shown once, in the output).
-struct Issued {
-    session: Session,
+pub(crate) struct Issued {
+    pub(crate) session: Session,
     secret: Zeroizing<String>,
     token: Zeroizing<String>,
 }
 
 impl Issued {
-    fn new(
+    pub(crate) fn new(
         call: &Call<'_>,
         account_id: &str,
         principal: SessionPrincipal,
@@ -380,7 +381,7 @@ impl Issued {
 
     /// `Credentials` (and `PackedPolicySize` when the input passed session policies
     /// or tags).
-    fn output(&self, input: &Value) -> Result<Value, ServiceError> {
+    pub(crate) fn output(&self, input: &Value) -> Result<Value, ServiceError> {
         let mut output = json!({
             "Credentials": {
                 "AccessKeyId": self.session.access_key_id,
@@ -399,7 +400,7 @@ impl Issued {
     }
 
     /// The session record, and the removal of long-expired ones.
-    fn mutations(&self, view: &View) -> Result<Vec<Mutation>, ServiceError> {
+    pub(crate) fn mutations(&self, view: &View) -> Result<Vec<Mutation>, ServiceError> {
         let horizon = self.session.issued - EXPIRED_KEPT;
         let mut mutations: Vec<Mutation> = view
             .sessions
@@ -424,7 +425,7 @@ impl Issued {
 
 /// The session policies of a request: the inline document (checked as a session
 /// policy) and the managed policy ARNs, which must exist.
-fn session_policies(
+pub(crate) fn session_policies(
     view: &View,
     policy: Option<&str>,
     arns: &[PolicyArn],
@@ -505,7 +506,7 @@ fn token_duration(seconds: Option<i64>, max: i64) -> Result<i64, ServiceError> {
     Ok(seconds)
 }
 
-fn duration_too_short(seconds: i64) -> ServiceError {
+pub(crate) fn duration_too_short(seconds: i64) -> ServiceError {
     ServiceError::Validation(format!(
         "1 validation error detected: Value '{seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to {MIN_DURATION}"
     ))

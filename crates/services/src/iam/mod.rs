@@ -14,6 +14,7 @@ mod paging;
 mod passwords;
 mod permissions;
 mod policies;
+pub mod providers;
 mod roles;
 mod tags;
 mod totp;
@@ -136,6 +137,28 @@ pub async fn handle(
         "CreateAccountAlias" => account_aliases::create(call, from_canonical(i)?),
         "DeleteAccountAlias" => account_aliases::delete(call, from_canonical(i)?),
         "ListAccountAliases" => account_aliases::list(call, from_canonical(i)?),
+        "CreateOpenIDConnectProvider" => providers::create_oidc(call, from_canonical(i)?),
+        "GetOpenIDConnectProvider" => providers::get_oidc(call, from_canonical(i)?),
+        "ListOpenIDConnectProviders" => providers::list_oidc(call),
+        "DeleteOpenIDConnectProvider" => providers::delete_oidc(call, from_canonical(i)?),
+        "AddClientIDToOpenIDConnectProvider" => providers::add_client_id(call, from_canonical(i)?),
+        "RemoveClientIDFromOpenIDConnectProvider" => {
+            providers::remove_client_id(call, from_canonical(i)?)
+        }
+        "UpdateOpenIDConnectProviderThumbprint" => {
+            providers::update_thumbprints(call, from_canonical(i)?)
+        }
+        "TagOpenIDConnectProvider" => providers::tag_oidc(call, from_canonical(i)?),
+        "UntagOpenIDConnectProvider" => providers::untag_oidc(call, from_canonical(i)?),
+        "ListOpenIDConnectProviderTags" => providers::list_oidc_tags(call, from_canonical(i)?),
+        "CreateSAMLProvider" => providers::create_saml(call, from_canonical(i)?),
+        "GetSAMLProvider" => providers::get_saml(call, from_canonical(i)?),
+        "ListSAMLProviders" => providers::list_saml(call),
+        "UpdateSAMLProvider" => providers::update_saml(call, from_canonical(i)?),
+        "DeleteSAMLProvider" => providers::delete_saml(call, from_canonical(i)?),
+        "TagSAMLProvider" => providers::tag_saml(call, from_canonical(i)?),
+        "UntagSAMLProvider" => providers::untag_saml(call, from_canonical(i)?),
+        "ListSAMLProviderTags" => providers::list_saml_tags(call, from_canonical(i)?),
         _ => Err(ServiceError::not_implemented("iam", operation)),
     }
 }

@@ -65,6 +65,10 @@ pub struct View {
     pub password_policies: HashMap<String, records::PasswordPolicy>,
     /// Account aliases, by alias.
     pub account_aliases: HashMap<String, records::AccountAlias>,
+    /// OpenID Connect identity providers, by record id.
+    pub oidc_providers: HashMap<String, records::OidcProvider>,
+    /// SAML identity providers, by record id.
+    pub saml_providers: HashMap<String, records::SamlProvider>,
     /// Compiled policies and who holds what.
     pub identity: IdentityCache,
 }
@@ -164,6 +168,8 @@ impl View {
                 }
             }
             records::IAM_INSTANCE_PROFILE => upsert(&mut self.instance_profiles, kind, id, value)?,
+            records::IAM_OIDC_PROVIDER => upsert(&mut self.oidc_providers, kind, id, value)?,
+            records::IAM_SAML_PROVIDER => upsert(&mut self.saml_providers, kind, id, value)?,
             records::ACCESS_KEY => {
                 self.access_keys.remove(id);
                 if let Some(value) = value {
