@@ -15,7 +15,9 @@ mod passwords;
 mod permissions;
 mod policies;
 pub mod providers;
+mod reports;
 mod roles;
+mod simulate;
 mod tags;
 mod totp;
 mod users;
@@ -159,6 +161,26 @@ pub async fn handle(
         "TagSAMLProvider" => providers::tag_saml(call, from_canonical(i)?),
         "UntagSAMLProvider" => providers::untag_saml(call, from_canonical(i)?),
         "ListSAMLProviderTags" => providers::list_saml_tags(call, from_canonical(i)?),
+        "SimulatePrincipalPolicy" => simulate::simulate_principal(call, from_canonical(i)?),
+        "SimulateCustomPolicy" => simulate::simulate_custom(call, from_canonical(i)?),
+        "GetContextKeysForPrincipalPolicy" => {
+            simulate::context_keys_for_principal(call, from_canonical(i)?)
+        }
+        "GetContextKeysForCustomPolicy" => {
+            simulate::context_keys_for_custom(call, from_canonical(i)?)
+        }
+        "GenerateCredentialReport" => reports::generate_credential_report(call).await,
+        "GetCredentialReport" => reports::get_credential_report(call),
+        "GetAccountSummary" => reports::get_account_summary(call),
+        "GetAccountAuthorizationDetails" => {
+            reports::get_account_authorization_details(call, from_canonical(i)?)
+        }
+        "GenerateServiceLastAccessedDetails" => {
+            reports::generate_service_last_accessed(call, from_canonical(i)?).await
+        }
+        "GetServiceLastAccessedDetails" => {
+            reports::get_service_last_accessed(call, from_canonical(i)?)
+        }
         _ => Err(ServiceError::not_implemented("iam", operation)),
     }
 }

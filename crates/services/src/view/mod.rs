@@ -69,6 +69,10 @@ pub struct View {
     pub oidc_providers: HashMap<String, records::OidcProvider>,
     /// SAML identity providers, by record id.
     pub saml_providers: HashMap<String, records::SamlProvider>,
+    /// The last credential report of each account, by account id.
+    pub credential_reports: HashMap<String, records::CredentialReport>,
+    /// Service last accessed reports, by job id.
+    pub access_details_jobs: HashMap<String, records::AccessDetailsJob>,
     /// Compiled policies and who holds what.
     pub identity: IdentityCache,
 }
@@ -199,6 +203,12 @@ impl View {
             records::IAM_LOGIN_PROFILE => upsert(&mut self.login_profiles, kind, id, value)?,
             records::IAM_PASSWORD_POLICY => upsert(&mut self.password_policies, kind, id, value)?,
             records::IAM_ACCOUNT_ALIAS => upsert(&mut self.account_aliases, kind, id, value)?,
+            records::IAM_CREDENTIAL_REPORT => {
+                upsert(&mut self.credential_reports, kind, id, value)?
+            }
+            records::IAM_ACCESS_DETAILS_JOB => {
+                upsert(&mut self.access_details_jobs, kind, id, value)?
+            }
             records::STS_SESSION => {
                 self.sessions.remove(id);
                 if let Some(value) = value {
