@@ -456,3 +456,175 @@ def test_bad_saml_metadata_is_refused_and_changes_nothing(admin, case):
         iam.create_saml_provider(SAMLMetadataDocument=document, Name="corp-idp")
     assert error_of(e) == ("InvalidInput", "Could not parse metadata")
     assert iam.list_saml_providers()["SAMLProviderList"] == []
+
+
+# ---------------------------------------------------------------- AssumeRoleWithSAML
+
+SAML_SIGNIN = "https://signin.aws.amazon.com/saml"
+IDP_ENTITY = "https://idp.example.com/saml"
+
+
+def saml_response(key, cert, role_arn, provider_arn, *, session_name="alice",
+                  name_id="alice@example.com", audience=SAML_SIGNIN, not_on_or_after=None,
+                  issuer=IDP_ENTITY, tamper=None, sign="assertion"):
+    """A SAML 2.0 Response whose assertion (or the response itself) is signed with
+    signxml: enveloped, RSA-SHA256, exclusive c14n, as IdPs sign them."""
+    import base64
+    import uuid
+
+    from lxml import etree
+    from signxml import XMLSigner, methods
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    until = (not_on_or_after or now + datetime.timedelta(minutes=5)).strftime(fmt)
+    assertion_id = "_" + uuid.uuid4().hex
+    assertion = etree.fromstring(f"""<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ID="{assertion_id}" Version="2.0" IssueInstant="{now.strftime(fmt)}">
+  <saml:Issuer>{issuer}</saml:Issuer>
+  <saml:Subject>
+    <saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">{name_id}</saml:NameID>
+    <saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">
+      <saml:SubjectConfirmationData NotOnOrAfter="{until}" Recipient="{SAML_SIGNIN}"/>
+    </saml:SubjectConfirmation>
+  </saml:Subject>
+  <saml:Conditions NotBefore="{(now - datetime.timedelta(minutes=1)).strftime(fmt)}" NotOnOrAfter="{until}">
+    <saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction>
+  </saml:Conditions>
+  <saml:AuthnStatement AuthnInstant="{now.strftime(fmt)}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>
+  <saml:AttributeStatement>
+    <saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/Role">
+      <saml:AttributeValue xsi:type="xs:string">{role_arn},{provider_arn}</saml:AttributeValue>
+    </saml:Attribute>
+    <saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/RoleSessionName">
+      <saml:AttributeValue xsi:type="xs:string">{session_name}</saml:AttributeValue>
+    </saml:Attribute>
+  </saml:AttributeStatement>
+</saml:Assertion>""")
+    pem_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    pem_cert = cert.public_bytes(serialization.Encoding.PEM)
+    signer = XMLSigner(method=methods.enveloped, signature_algorithm="rsa-sha256",
+                       digest_algorithm="sha256",
+                       c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#")
+    if sign == "assertion":
+        assertion = signer.sign(assertion, key=pem_key, cert=pem_cert, reference_uri=assertion_id)
+    response_id = "_" + uuid.uuid4().hex
+    response = etree.fromstring(f"""<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{response_id}" Version="2.0" IssueInstant="{now.strftime(fmt)}" Destination="{SAML_SIGNIN}">
+  <saml:Issuer>{issuer}</saml:Issuer>
+  <samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>
+</samlp:Response>""")
+    response.append(assertion)
+    if sign == "response":
+        response = signer.sign(response, key=pem_key, cert=pem_cert, reference_uri=response_id)
+    xml = etree.tostring(response).decode()
+    if tamper:
+        xml = tamper(xml)
+    return base64.b64encode(xml.encode()).decode()
+
+
+@pytest.fixture
+def saml(admin):
+    server, key_id, secret = admin
+    iam = server.client("iam", key_id, secret)
+    key, cert = self_signed_certificate()
+    provider_arn = iam.create_saml_provider(
+        SAMLMetadataDocument=metadata_for(cert, entity_id=IDP_ENTITY), Name="corp-idp")["SAMLProviderArn"]
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithSAML",
+        "Condition": {"StringEquals": {"saml:aud": SAML_SIGNIN, "saml:iss": IDP_ENTITY},
+                      "StringLike": {"saml:sub": "alice*"}}}]}
+    role_arn = iam.create_role(RoleName="saml-role",
+                               AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="saml-role", PolicyName="list-roles", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}]}))
+    return {"server": server, "iam": iam, "sts": server.client("sts", "unused", "unused"),
+            "key": key, "cert": cert, "provider_arn": provider_arn, "role_arn": role_arn}
+
+
+def assume_saml(s, assertion, **extra):
+    return s["sts"].assume_role_with_saml(RoleArn=s["role_arn"], PrincipalArn=s["provider_arn"],
+                                          SAMLAssertion=assertion, **extra)
+
+
+@pytest.mark.parametrize("signed", ["assertion", "response"])
+def test_saml_assertion_assumes_the_role(saml, signed):
+    s = saml
+    out = assume_saml(s, saml_response(s["key"], s["cert"], s["role_arn"], s["provider_arn"],
+                                       sign=signed), DurationSeconds=900)
+    account = s["role_arn"].split(":")[4]
+    assert out["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{account}:assumed-role/saml-role/alice"
+    assert out["Subject"] == "alice@example.com"
+    assert out["SubjectType"] == "persistent"
+    assert out["Issuer"] == IDP_ENTITY
+    assert out["Audience"] == SAML_SIGNIN
+    assert out["NameQualifier"]
+    creds = out["Credentials"]
+    session = (creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    assert s["server"].client("sts", *session).get_caller_identity()["Arn"] == out["AssumedRoleUser"]["Arn"]
+    iam_as_role = s["server"].client("iam", *session)
+    assert "saml-role" in [r["RoleName"] for r in iam_as_role.list_roles()["Roles"]]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam_as_role.create_user(UserName="mallory")
+    assert error_of(e)[0] == "AccessDenied"
+
+
+@pytest.mark.parametrize("case", [
+    "tampered", "other key", "expired", "wrong audience", "role not in assertion",
+    "sub not trusted", "wrong issuer", "unsigned", "second assertion", "unknown provider",
+    "not base64",
+])
+def test_rejected_saml_assertions_change_nothing(saml, case):
+    s = saml
+    key, cert, role, provider = s["key"], s["cert"], s["role_arn"], s["provider_arn"]
+    principal = provider
+    kwargs = {}
+    if case == "tampered":
+        kwargs["tamper"] = lambda x: x.replace(">alice<", ">alice-admin<")
+        expect = ("InvalidIdentityToken", "digest")
+    elif case == "other key":
+        key, cert = self_signed_certificate()
+        expect = ("InvalidIdentityToken", "does not verify")
+    elif case == "expired":
+        kwargs["not_on_or_after"] = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=1)
+        expect = ("ExpiredTokenException", "NotOnOrAfter")
+    elif case == "wrong audience":
+        kwargs["audience"] = "https://someone-else.example.com"
+        expect = ("InvalidIdentityToken", "audience")
+    elif case == "role not in assertion":
+        role = role.replace("saml-role", "other-role")
+        expect = ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML")
+    elif case == "sub not trusted":
+        kwargs["name_id"] = "bob@example.com"
+        expect = ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML")
+    elif case == "wrong issuer":
+        kwargs["issuer"] = "https://evil.example.com/saml"
+        expect = ("InvalidIdentityToken", "issuer")
+    elif case == "unsigned":
+        kwargs["sign"] = None
+        expect = ("InvalidIdentityToken", "not signed")
+    elif case == "second assertion":
+        # Signature wrapping: an unsigned assertion beside the signed one.
+        def wrap(xml):
+            start = xml.index("<saml:Assertion")
+            end = xml.index("</saml:Assertion>") + len("</saml:Assertion>")
+            evil = xml[start:end].replace('ID="_', 'ID="_evil')
+            return xml[:start] + evil + xml[start:]
+        kwargs["tamper"] = wrap
+        expect = ("InvalidIdentityToken", "exactly one assertion")
+    elif case == "unknown provider":
+        principal = provider.replace("corp-idp", "nobody")
+        expect = ("InvalidIdentityToken", "Specified provider doesn't exist")
+    else:
+        expect = ("InvalidIdentityToken", "base64")
+    assertion = saml_response(key, cert, role, provider, **kwargs)
+    if case == "not base64":
+        assertion = "@@not base64@@" * 300
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s["sts"].assume_role_with_saml(RoleArn=s["role_arn"], PrincipalArn=principal,
+                                       SAMLAssertion=assertion)
+    code, message = error_of(e)
+    assert code == expect[0], message
+    assert expect[1] in message
+    assert "LastUsedDate" not in s["iam"].get_role(RoleName="saml-role")["Role"].get("RoleLastUsed", {})

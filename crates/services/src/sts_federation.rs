@@ -37,6 +37,9 @@ use crate::records::{self, OidcProvider, Role, SessionPrincipal};
 use crate::sts::{self, Issued, PolicyArn};
 use crate::view::View;
 
+mod c14n;
+mod saml;
+
 /// The asymmetric algorithms STS accepts for ID tokens.
 const ALGORITHMS: [Algorithm; 8] = [
     Algorithm::RS256,
@@ -350,6 +353,222 @@ pub(crate) fn assume_role_with_web_identity(
     output["Provider"] = json!(claims.iss);
     output["Audience"] = json!(verified.audience);
     if let Some(source) = &claims.source_identity {
+        output["SourceIdentity"] = json!(source);
+    }
+    let mut mutations = issued.mutations(&view)?;
+    mutations.push(last_used(call, role)?);
+    Ok(Outcome { output, mutations })
+}
+
+/// Where AWS's sign-in endpoint receives SAML responses: what an assertion's audience
+/// and recipient must name.
+const SAML_AUDIENCES: [&str; 2] = [
+    "https://signin.aws.amazon.com/saml",
+    "urn:amazon:webservices",
+];
+const NAMEID_FORMAT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct SamlInput {
+    role_arn: String,
+    principal_arn: String,
+    #[serde(rename = "SAMLAssertion")]
+    saml_assertion: String,
+    #[serde(default)]
+    policy_arns: Vec<PolicyArn>,
+    policy: Option<String>,
+    duration_seconds: Option<i64>,
+}
+
+/// Whether `s` is a recipient AWS's sign-in accepts (global or regional endpoint).
+fn aws_signin(s: &str) -> bool {
+    SAML_AUDIENCES.contains(&s)
+        || s.strip_prefix("https://")
+            .and_then(|r| r.strip_suffix(".signin.aws.amazon.com/saml"))
+            .is_some_and(|region| !region.is_empty() && !region.contains('/'))
+}
+
+/// A role session for the subject of a SAML assertion from a SAML provider of the
+/// role's account.
+pub(crate) fn assume_role_with_saml(call: &Call<'_>, raw: Value) -> Result<Outcome, ServiceError> {
+    use base64::Engine;
+    let input: SamlInput = from_canonical(raw.clone())?;
+    let denied = || {
+        ServiceError::AccessDenied("Not authorized to perform sts:AssumeRoleWithSAML".to_owned())
+    };
+    let view = call.plane.view();
+    let account = role_account(&input.role_arn).ok_or_else(denied)?;
+    let provider = input
+        .principal_arn
+        .strip_prefix("arn:aws:iam::")
+        .and_then(|r| r.split_once(":saml-provider/"))
+        .filter(|(a, _)| *a == account)
+        .and_then(|(a, name)| {
+            view.saml_providers
+                .get(&records::entity_id(a, name))
+                .filter(|p| p.name == name)
+        })
+        .ok_or_else(|| invalid_token("Specified provider doesn't exist"))?;
+    let compact: String = input
+        .saml_assertion
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let xml = base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| invalid_token("The SAML assertion is not base64-encoded XML."))?;
+    let keys = saml::public_keys(&provider.certificates);
+    let assertion = saml::verify(&xml, &keys).map_err(|r| match r {
+        saml::Refusal::Malformed(m) | saml::Refusal::Signature(m) => invalid_token(m),
+        saml::Refusal::Status => ServiceError::modeled(
+            "IDPRejectedClaim",
+            "The identity provider reported that authentication failed.",
+        ),
+    })?;
+    let now = call.now.timestamp();
+    if provider.valid_until <= now {
+        return Err(invalid_token(
+            "The SAML provider's metadata is no longer valid.",
+        ));
+    }
+    if assertion.issuer != provider.entity_id {
+        return Err(invalid_token(
+            "The issuer of the assertion is not the provider's entity id.",
+        ));
+    }
+    if assertion.not_before.is_some_and(|t| now < t) {
+        return Err(invalid_token("The assertion is not valid yet (NotBefore)."));
+    }
+    match assertion.not_on_or_after {
+        Some(t) if now >= t => {
+            return Err(ServiceError::modeled(
+                "ExpiredTokenException",
+                format!("The assertion expired at {t} (NotOnOrAfter); it is now {now}."),
+            ));
+        }
+        Some(_) => {}
+        None => return Err(invalid_token("The assertion has no NotOnOrAfter.")),
+    }
+    if !assertion
+        .audiences
+        .iter()
+        .any(|a| SAML_AUDIENCES.contains(&a.as_str()))
+    {
+        return Err(invalid_token(
+            "The assertion's audience is not https://signin.aws.amazon.com/saml.",
+        ));
+    }
+    if !assertion.recipients.iter().all(|r| aws_signin(r)) {
+        return Err(invalid_token(
+            "The assertion's recipient is not https://signin.aws.amazon.com/saml.",
+        ));
+    }
+    if !assertion
+        .roles
+        .iter()
+        .any(|(r, p)| *r == input.role_arn && *p == input.principal_arn)
+    {
+        return Err(denied());
+    }
+    let session_name = assertion
+        .session_name
+        .clone()
+        .filter(|n| {
+            (2..=64).contains(&n.len())
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+        })
+        .ok_or_else(|| invalid_token("RoleSessionName is required in AuthnResponse"))?;
+    let role = view.role_by_arn(&input.role_arn).ok_or_else(denied)?;
+    let duration = match (input.duration_seconds, assertion.session_duration) {
+        (Some(d), Some(s)) => d.min(s),
+        (d, s) => d.or(s).unwrap_or(3600),
+    };
+    if duration < sts::MIN_DURATION {
+        return Err(sts::duration_too_short(duration));
+    }
+    if duration > role.max_session_duration {
+        return Err(ServiceError::Validation(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+                .to_owned(),
+        ));
+    }
+    let policies = sts::session_policies(&view, input.policy.as_deref(), &input.policy_arns)?;
+    let provider_arn = provider.arn();
+    let subject_type = match assertion.name_id_format.as_deref() {
+        Some(f) => f.strip_prefix(NAMEID_FORMAT).unwrap_or(f).to_owned(),
+        None => "unspecified".to_owned(),
+    };
+    let name_qualifier = {
+        use sha1::Digest;
+        let text = format!(
+            "{}{}/{}",
+            assertion.issuer, provider.account_id, provider.name
+        );
+        base64::engine::general_purpose::STANDARD.encode(sha1::Sha1::digest(text.as_bytes()))
+    };
+    let recipient = assertion
+        .recipients
+        .first()
+        .cloned()
+        .unwrap_or_else(|| SAML_AUDIENCES[0].to_owned());
+    let mut context = request_context(call);
+    context.insert("saml:aud", recipient.as_str());
+    context.insert("saml:sub", assertion.name_id.as_str());
+    context.insert("saml:sub_type", subject_type.as_str());
+    context.insert("saml:iss", assertion.issuer.as_str());
+    context.insert("saml:namequalifier", name_qualifier.as_str());
+    context.insert(
+        "saml:doc",
+        format!("{}/{}", provider.account_id, provider.name),
+    );
+    context.insert("aws:FederatedProvider", provider_arn.as_str());
+    if let Some(source) = &assertion.source_identity {
+        context.insert("sts:SourceIdentity", source.as_str());
+    }
+    if !trust_allows(
+        &view,
+        role,
+        &provider_arn,
+        "sts:AssumeRoleWithSAML",
+        &context,
+    ) {
+        return Err(denied());
+    }
+    if assertion.source_identity.is_some()
+        && !trust_allows(
+            &view,
+            role,
+            &provider_arn,
+            "sts:SetSourceIdentity",
+            &context,
+        )
+    {
+        return Err(ServiceError::AccessDenied(
+            "Not authorized to perform sts:SetSourceIdentity".to_owned(),
+        ));
+    }
+    let principal = SessionPrincipal::AssumedRole {
+        role_name: role.role_name.clone(),
+        session_name: session_name.clone(),
+    };
+    let mut issued = Issued::new(call, &role.account_id, principal, duration);
+    issued.session.session_policies = policies;
+    issued.session.source_identity = assertion.source_identity.clone();
+    let mut output = issued.output(&raw)?;
+    output["AssumedRoleUser"] = json!({
+        "AssumedRoleId": format!("{}:{}", role.role_id, session_name),
+        "Arn": format!("arn:aws:sts::{}:assumed-role/{}/{}", role.account_id, role.role_name, session_name),
+    });
+    output["Subject"] = json!(assertion.name_id);
+    output["SubjectType"] = json!(subject_type);
+    output["Issuer"] = json!(assertion.issuer);
+    output["Audience"] = json!(recipient);
+    output["NameQualifier"] = json!(name_qualifier);
+    if let Some(source) = &assertion.source_identity {
         output["SourceIdentity"] = json!(source);
     }
     let mut mutations = issued.mutations(&view)?;
