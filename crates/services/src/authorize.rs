@@ -92,7 +92,9 @@ pub fn check(
         context.insert("aws:MultiFactorAuthAge", "0");
     }
     let decision = decide(view, call, permission, &context);
-    if decision.is_allowed() {
+    if decision.is_allowed()
+        || crate::iam::passwords::self_service_grant(view, call.caller, permission, &decision)
+    {
         Ok(())
     } else {
         Err(ServiceError::AccessDenied(decision.access_denied_message(

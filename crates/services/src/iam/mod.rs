@@ -11,7 +11,7 @@ mod groups;
 mod instance_profiles;
 pub(crate) mod mfa;
 mod paging;
-mod passwords;
+pub(crate) mod passwords;
 mod permissions;
 mod policies;
 pub mod providers;
