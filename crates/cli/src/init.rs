@@ -30,6 +30,11 @@ pub struct InitArgs {
     /// Also print the secret access key.
     #[arg(long)]
     show_secret: bool,
+    /// Issue the access key to the account's root user instead of the `admin` user
+    /// (AWS discourages root access keys; this is for testing what applies to root,
+    /// such as an organization's SCPs on a member account).
+    #[arg(long)]
+    root: bool,
 }
 
 pub async fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
@@ -45,7 +50,12 @@ pub async fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
     )
     .await
     .context("loading the state")?;
-    let issued = bootstrap::initialize(&plane, args.account_id.as_deref())
+    let owner = if args.root {
+        bootstrap::KeyOwner::Root
+    } else {
+        bootstrap::KeyOwner::Admin
+    };
+    let issued = bootstrap::initialize(&plane, args.account_id.as_deref(), owner)
         .await
         .context("creating the account")?;
     let files = ProfileFiles::from_environment()?;
@@ -57,7 +67,7 @@ pub async fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
         region: &args.region,
     })?;
     println!("account:       {}", issued.account_id);
-    println!("user:          {}", issued.user_arn);
+    println!("principal:     {}", issued.user_arn);
     println!("access key id: {}", issued.access_key_id);
     if args.show_secret {
         println!("secret key:    {}", issued.secret_access_key.as_str());

@@ -16,6 +16,9 @@ pub struct AwsError {
     pub status: u16,
     /// `true`: the caller's fault (`Sender`), `false`: the service's (`Receiver`).
     pub sender_fault: bool,
+    /// The `Reason` member some JSON services' errors carry (Organizations'
+    /// `ConstraintViolationException`: `ACCOUNT_NUMBER_LIMIT_EXCEEDED`, ...).
+    pub reason: Option<Cow<'static, str>>,
 }
 
 impl AwsError {
@@ -31,7 +34,14 @@ impl AwsError {
             message: message.into(),
             status,
             sender_fault,
+            reason: None,
         }
+    }
+
+    /// The same error with a `Reason` member.
+    pub fn with_reason(mut self, reason: impl Into<Cow<'static, str>>) -> Self {
+        self.reason = Some(reason.into());
+        self
     }
 
     fn client(code: &'static str, message: impl Into<String>) -> Self {

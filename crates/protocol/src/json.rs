@@ -229,6 +229,9 @@ pub(crate) fn error_body(err: &AwsError) -> Vec<u8> {
     if !err.message.is_empty() {
         m.insert("message".into(), Value::String(err.message.clone()));
     }
+    if let Some(reason) = &err.reason {
+        m.insert("Reason".into(), Value::String(reason.to_string()));
+    }
     serde_json::to_vec(&Value::Object(m)).unwrap_or_default()
 }
 

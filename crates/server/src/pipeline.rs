@@ -223,6 +223,11 @@ fn to_aws(route: &Route, error: ServiceError) -> AwsError {
     let protocol = route.service.protocol();
     match error {
         ServiceError::Modeled { code, message } => AwsError::modeled(route.service, &code, message),
+        ServiceError::ModeledWithReason {
+            code,
+            reason,
+            message,
+        } => AwsError::modeled(route.service, code, message).with_reason(reason),
         ServiceError::Validation(message) => AwsError::validation(protocol, message),
         ServiceError::AccessDenied(message) => AwsError::access_denied(protocol, message),
         ServiceError::InvalidClientTokenId => {

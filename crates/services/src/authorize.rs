@@ -69,7 +69,11 @@ pub fn authorize(
     if service == "sts" && operation == "AssumeRole" {
         presented_mfa(&view, call, service, input)?;
     }
-    match required(&view, call.caller, service, operation, input) {
+    let permission = match service {
+        "kms" => crate::kms::authz::required(&view, call, operation, input),
+        _ => required(&view, call.caller, service, operation, input),
+    };
+    match permission {
         Some(permission) => check(&view, call, service, &permission, input),
         None => Ok(()),
     }
@@ -87,6 +91,10 @@ pub fn check(
 ) -> Result<(), ServiceError> {
     let mut context = request_context(call);
     add_service_keys(&mut context, service, input);
+    if service == "kms" {
+        crate::kms::authz::add_keys(view, call, permission, input, &mut context);
+    }
+    add_org_keys(view, call.caller, &permission.resource, &mut context);
     if let Ok(Some(_)) = presented_mfa(view, call, service, input) {
         context.insert("aws:MultiFactorAuthPresent", true);
         context.insert("aws:MultiFactorAuthAge", "0");
@@ -94,6 +102,10 @@ pub fn check(
     let decision = decide(view, call, permission, &context);
     if decision.is_allowed()
         || crate::iam::passwords::self_service_grant(view, call.caller, permission, &decision)
+        // KMS grants add permissions the policies do not give (never past an explicit deny).
+        || (service == "kms"
+            && decision.kind != rampart_policy::DecisionKind::ExplicitDeny
+            && crate::kms::grants::allows(view, call.caller, permission, input))
     {
         Ok(())
     } else {
@@ -114,13 +126,18 @@ pub fn decide(
 ) -> Decision {
     let caller = call.caller;
     let principal = principal(caller);
-    let mut resource = Resource::new(permission.resource.as_str(), caller.account_id.as_str());
-    resource.tags = Tags(
-        resource_tags(view, &permission.resource)
+    let resource_account = resource_account(&permission.resource, &caller.account_id);
+    let mut resource = Resource::new(permission.resource.as_str(), resource_account);
+    // A KMS key's key policy is the resource policy of every action on the key.
+    let key = crate::kms::authz::key_of(view, permission);
+    let key_policy = key.and_then(|k| k.policy.clone());
+    resource.tags = Tags(match key {
+        Some(k) => k.key.tags.iter().map(|t| (t.tag_key.clone(), t.tag_value.clone())).collect(),
+        None => resource_tags(view, &permission.resource)
             .iter()
             .map(|t| (t.key.clone(), t.value.clone()))
             .collect(),
-    );
+    });
     let authz = holder(caller).and_then(|h| view.identity.authz(&h));
     let session = caller.session.as_ref().and_then(|s| s.policies.clone());
     // What a principal may do to a role through STS is decided by the role's trust
@@ -133,14 +150,25 @@ pub fn decide(
             view.identity
                 .trust(&records::entity_id(&role.account_id, &role.role_name))
         });
+    // The guardrails of the caller's organization (SCPs) and of the resource's (RCPs,
+    // for the services AWS applies them to).
+    let principal_org = view.org.guardrails(&caller.account_id);
+    let resource_org = rcps_apply(&permission.action)
+        .then(|| view.org.guardrails(resource_account))
+        .flatten();
     evaluate(
         &Policies {
+            scps: principal_org.as_deref().map_or(&[], |g| g.scps.as_slice()),
+            is_management_account: principal_org.as_deref().is_some_and(|g| g.is_management),
+            rcps: resource_org.as_deref().map_or(&[], |g| g.rcps.as_slice()),
             identity: authz.as_deref().map(|a| &*a.identity),
             boundary: authz.as_deref().and_then(|a| a.boundary.as_deref()),
             session: session.as_deref(),
-            resource: trust.as_deref(),
+            resource: trust.as_deref().or(key_policy.as_deref()),
             resource_kind: if is_trust {
                 ResourcePolicyKind::Trust
+            } else if key.is_some() {
+                ResourcePolicyKind::Key
             } else {
                 ResourcePolicyKind::Standard
             },
@@ -153,6 +181,39 @@ pub fn decide(
             context,
         },
     )
+}
+
+/// The account that owns the resource an ARN names (`caller` for `*` and for ARNs
+/// without an account, such as AWS-managed policies).
+fn resource_account<'a>(arn: &'a str, caller: &'a str) -> &'a str {
+    match arn.split(':').nth(4) {
+        Some(account) if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) => {
+            account
+        }
+        _ => caller,
+    }
+}
+
+/// Whether resource control policies govern an action: AWS applies them to the
+/// services it lists, of which rampart serves STS and KMS.
+fn rcps_apply(action: &str) -> bool {
+    const SERVICES: &[&str] = &["sts", "kms", "s3", "sqs", "secretsmanager"];
+    action
+        .split_once(':')
+        .is_some_and(|(service, _)| SERVICES.iter().any(|s| s.eq_ignore_ascii_case(service)))
+}
+
+/// `aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`, `aws:ResourceOrgID` and
+/// `aws:ResourceOrgPaths`, for accounts in an organization.
+fn add_org_keys(view: &View, caller: &Caller, resource: &str, context: &mut Context) {
+    if let Some(org) = view.org.guardrails(&caller.account_id) {
+        context.insert("aws:PrincipalOrgID", org.organization_id.as_str());
+        context.insert("aws:PrincipalOrgPaths", vec![org.path.clone()]);
+    }
+    if let Some(org) = view.org.guardrails(resource_account(resource, &caller.account_id)) {
+        context.insert("aws:ResourceOrgID", org.organization_id.as_str());
+        context.insert("aws:ResourceOrgPaths", vec![org.path.clone()]);
+    }
 }
 
 /// The STS actions a role's trust policy governs.
@@ -344,6 +405,26 @@ fn fill(view: &View, caller: &Caller, placeholder: &str, input: &Value) -> Strin
         "PolicyNameWithPath" => with_path(text("PolicyName"), None),
         "MfaTokenIdWithPath" => with_path(text("VirtualMFADeviceName"), None),
         "FederatedUserName" => text("Name").unwrap_or("*").to_owned(),
+        // Organizations: ids without their `o-`/`p-`/... prefix, which the formats spell.
+        "OrganizationId" => view
+            .org
+            .guardrails(account)
+            .map_or("*".to_owned(), |g| g.organization_id.trim_start_matches("o-").to_owned()),
+        "AccountId" => text("AccountId").unwrap_or("*").to_owned(),
+        "PolicyId" => text("PolicyId").map_or("*", |id| id.trim_start_matches("p-")).to_owned(),
+        "PolicyType" => text("PolicyId")
+            .and_then(|id| view.org.policy_content(id))
+            .map(|(ty, _)| ty)
+            .or(text("Type"))
+            .map_or("*".to_owned(), str::to_ascii_lowercase),
+        "OrganizationalUnitId" => text("OrganizationalUnitId")
+            .map_or("*", |id| id.trim_start_matches("ou-"))
+            .to_owned(),
+        "RootId" => text("RootId").map_or("*", |id| id.trim_start_matches("r-")).to_owned(),
+        "HandshakeId" => text("HandshakeId")
+            .map_or("*", |id| id.trim_start_matches("h-"))
+            .to_owned(),
+        "HandshakeType" => "invite".to_owned(),
         "OidcProviderName" => text("Url")
             .map(crate::iam::providers::oidc_url)
             .unwrap_or_else(|| "*".to_owned()),

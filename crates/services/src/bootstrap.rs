@@ -1,7 +1,8 @@
 //! `rampart init`: sets up an account the way AWS recommends using a new one. It
 //! creates the account (and so its root user), then a first IAM user `admin` with the
 //! AWS-managed AdministratorAccess policy, and issues that user an access key, so
-//! day-to-day work never needs the root user.
+//! day-to-day work never needs the root user. (`--root` issues the root user a key
+//! instead, for testing what applies to root.)
 
 use rampart_store::{Batch, Expect, Mutation};
 use zeroize::Zeroizing;
@@ -16,20 +17,33 @@ pub const ADMIN_USER: &str = "admin";
 /// The AWS-managed policy the first user gets.
 pub const ADMINISTRATOR_ACCESS: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 
+/// Whose access key `initialize` issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOwner {
+    /// The `admin` IAM user (created if need be), as AWS recommends.
+    Admin,
+    /// The account root user, as AWS allows and discourages: for testing what
+    /// applies to root, such as an organization's SCPs on a member account.
+    Root,
+}
+
 /// The access key `initialize` issued. The secret is shown once, here.
 pub struct Issued {
     pub account_id: String,
+    /// The ARN of the key's owner.
     pub user_arn: String,
     pub access_key_id: String,
     pub secret_access_key: Zeroizing<String>,
 }
 
-/// Makes sure `account_id` (or, if `None`, the only account, or a new one) exists with
-/// its `admin` user, and issues the admin a new access key. When the admin already has
-/// the two keys AWS allows, the older one is replaced.
+/// Makes sure `account_id` (or, if `None`, the only account, or a new one) exists,
+/// with its `admin` user when the key is for the admin, and issues `owner` a new
+/// access key. When the owner already has the two keys AWS allows, the older one is
+/// replaced.
 pub async fn initialize(
     plane: &ControlPlane,
     account_id: Option<&str>,
+    owner: KeyOwner,
 ) -> Result<Issued, PlaneError> {
     let now = chrono::Utc::now().timestamp();
     let mut mutations = Vec::new();
@@ -45,33 +59,42 @@ pub async fn initialize(
                 account_id: account_id.map_or_else(ids::new_account_id, str::to_owned),
                 name: "rampart".to_owned(),
                 created: now,
+                email: None,
+                membership: None,
             };
             mutations.push(put(records::ACCOUNT, &account.account_id, &account));
             account
         });
-        let user_id = records::user_id(&account.account_id, ADMIN_USER);
-        let user = view.users.get(&user_id).cloned().unwrap_or_else(|| {
-            let user = User {
-                account_id: account.account_id.clone(),
-                user_name: ADMIN_USER.to_owned(),
-                user_id: ids::new_id(IdPrefix::User),
-                path: "/".to_owned(),
-                created: now,
-                permissions: Permissions {
-                    attached_policies: vec![ADMINISTRATOR_ACCESS.to_owned()],
-                    ..Permissions::default()
-                },
-                groups: Vec::new(),
-                permissions_boundary: None,
-                tags: Vec::new(),
-            };
-            mutations.push(put(records::IAM_USER, &user_id, &user));
-            user
+        let user = (owner == KeyOwner::Admin).then(|| {
+            let user_id = records::user_id(&account.account_id, ADMIN_USER);
+            view.users.get(&user_id).cloned().unwrap_or_else(|| {
+                let user = User {
+                    account_id: account.account_id.clone(),
+                    user_name: ADMIN_USER.to_owned(),
+                    user_id: ids::new_id(IdPrefix::User),
+                    path: "/".to_owned(),
+                    created: now,
+                    permissions: Permissions {
+                        attached_policies: vec![ADMINISTRATOR_ACCESS.to_owned()],
+                        ..Permissions::default()
+                    },
+                    groups: Vec::new(),
+                    permissions_boundary: None,
+                    tags: Vec::new(),
+                };
+                mutations.push(put(records::IAM_USER, &user_id, &user));
+                user
+            })
         });
+        let owner_name = user.as_ref().map_or("", |u| u.user_name.as_str());
         let mut old_keys: Vec<AccessKey> = view
             .access_keys
             .values()
-            .filter(|e| e.key.account_id == account.account_id && e.key.user_name == user.user_name)
+            .filter(|e| {
+                e.key.account_id == account.account_id
+                    && e.key.user_name == owner_name
+                    && e.key.root == (owner == KeyOwner::Root)
+            })
             .map(|e| e.key.clone())
             .collect();
         old_keys.sort_by_key(|k| k.created);
@@ -90,7 +113,9 @@ pub async fn initialize(
             });
         }
     }
-    let (key, secret) = access_keys::issue(plane, &account.account_id, &user.user_name, now);
+    let owner_name = user.as_ref().map_or("", |u| u.user_name.as_str());
+    let (mut key, secret) = access_keys::issue(plane, &account.account_id, owner_name, now);
+    key.root = owner == KeyOwner::Root;
     mutations.push(put(records::ACCESS_KEY, &key.access_key_id, &key));
     plane
         .commit(Batch {
@@ -99,8 +124,8 @@ pub async fn initialize(
         })
         .await?;
     Ok(Issued {
+        user_arn: user.map_or_else(|| account.root_arn(), |u| u.arn()),
         account_id: account.account_id,
-        user_arn: user.arn(),
         access_key_id: key.access_key_id,
         secret_access_key: secret,
     })

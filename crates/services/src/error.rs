@@ -13,6 +13,14 @@ pub enum ServiceError {
         code: Cow<'static, str>,
         message: String,
     },
+    /// A modelled error that names its reason (`ConstraintViolationException` with
+    /// `Reason: OU_DEPTH_LIMIT_EXCEEDED`, ...).
+    #[error("{code} ({reason}): {message}")]
+    ModeledWithReason {
+        code: &'static str,
+        reason: &'static str,
+        message: String,
+    },
     /// Input the model allows but the operation does not (`ValidationError` in query
     /// services, `ValidationException` in JSON ones).
     #[error("validation failed: {0}")]
@@ -37,6 +45,19 @@ impl ServiceError {
     pub fn modeled(code: &'static str, message: impl Into<String>) -> ServiceError {
         ServiceError::Modeled {
             code: Cow::Borrowed(code),
+            message: message.into(),
+        }
+    }
+
+    /// A modelled error with its `Reason`.
+    pub fn with_reason(
+        code: &'static str,
+        reason: &'static str,
+        message: impl Into<String>,
+    ) -> ServiceError {
+        ServiceError::ModeledWithReason {
+            code,
+            reason,
             message: message.into(),
         }
     }

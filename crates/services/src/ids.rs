@@ -71,6 +71,18 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
+/// A new Organizations id: `prefix` then `len` lowercase letters and digits
+/// (`o-` and 10 for organizations, `ou-ROOT-` and 8 for OUs, `p-` and 8 for
+/// policies, ...), as Organizations issues them.
+pub fn new_org_id(prefix: &str, len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    let mut id = String::with_capacity(prefix.len() + len);
+    id.push_str(prefix);
+    id.extend((0..len).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char));
+    id
+}
+
 /// A new 12-digit account id that does not start with 0 (000000000000 is the dev default).
 pub fn new_account_id() -> String {
     let mut rng = rand::rng();

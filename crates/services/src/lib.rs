@@ -25,6 +25,9 @@ pub mod control_plane;
 pub mod error;
 pub mod iam;
 pub mod ids;
+pub mod kms;
+pub mod organizations;
+pub mod paging;
 pub mod records;
 pub mod sts;
 pub mod sts_federation;
@@ -46,6 +49,8 @@ pub async fn handle(
         "iam" => iam::handle(operation, call, input).await,
         "sts" => sts::handle(operation, call, input).await,
         "cloudtrail" => cloudtrail::handle(operation, call, input).await,
+        "kms" => kms::handle(operation, call, input).await,
+        "organizations" => organizations::handle(operation, call, input).await,
         _ => Err(ServiceError::not_implemented(service, operation)),
     }
 }

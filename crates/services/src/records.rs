@@ -46,6 +46,12 @@ pub struct Account {
     pub name: String,
     /// Seconds since the epoch.
     pub created: i64,
+    /// The account's email address (Organizations requires one).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The organization the account belongs to, as management or member account.
+    #[serde(default)]
+    pub membership: Option<Membership>,
 }
 
 impl Account {
@@ -252,7 +258,11 @@ pub enum KeyStatus {
 pub struct AccessKey {
     pub access_key_id: String,
     pub account_id: String,
+    /// The user the key belongs to; empty for a key of the account root user.
     pub user_name: String,
+    /// The key belongs to the account root user (AWS allows it, and discourages it).
+    #[serde(default)]
+    pub root: bool,
     pub status: KeyStatus,
     /// Seconds since the epoch.
     pub created: i64,
@@ -314,6 +324,73 @@ pub struct Session {
     /// A session made from another role session (one-hour limit).
     #[serde(default)]
     pub chained: bool,
+}
+
+/// Record kind of an [`OidcProvider`]; id: [`oidc_provider_id`].
+pub const IAM_OIDC_PROVIDER: &str = "iam.oidc-provider";
+/// Record kind of a [`SamlProvider`]; id: [`entity_id`] of its name.
+pub const IAM_SAML_PROVIDER: &str = "iam.saml-provider";
+
+/// The record id of an OpenID Connect provider: its account and its URL without the
+/// scheme (`host/path`, host lower-cased), as in its ARN.
+pub fn oidc_provider_id(account_id: &str, url: &str) -> String {
+    format!("{account_id}/{url}")
+}
+
+/// An IAM OpenID Connect identity provider.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OidcProvider {
+    pub account_id: String,
+    /// The issuer URL without `https://` and without a trailing `/`.
+    pub url: String,
+    /// The audiences (`aud`) tokens may be issued for.
+    #[serde(default)]
+    pub client_ids: Vec<String>,
+    #[serde(default)]
+    pub thumbprints: Vec<String>,
+    pub created: i64,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    /// The provider's signing keys, a JWKS document as registered through
+    /// `PUT /_rampart/oidc-jwks` (rampart cannot fetch them from the issuer).
+    #[serde(default)]
+    pub jwks: Option<String>,
+}
+
+impl OidcProvider {
+    pub fn arn(&self) -> String {
+        format!("arn:aws:iam::{}:oidc-provider/{}", self.account_id, self.url)
+    }
+}
+
+/// An IAM SAML 2.0 identity provider.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SamlProvider {
+    pub account_id: String,
+    pub name: String,
+    /// `SAMLProviderUUID`.
+    pub uuid: String,
+    /// The metadata document as the caller sent it.
+    pub metadata: String,
+    /// The IdP's signing certificates (base64 DER), from the metadata.
+    #[serde(default)]
+    pub certificates: Vec<String>,
+    /// The IdP's entity id (`saml:iss` of its assertions).
+    #[serde(default)]
+    pub entity_id: String,
+    pub created: i64,
+    /// Seconds since the epoch.
+    pub valid_until: i64,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+impl SamlProvider {
+    pub fn arn(&self) -> String {
+        format!("arn:aws:iam::{}:saml-provider/{}", self.account_id, self.name)
+    }
 }
 
 /// Record kind of a virtual [`MfaDevice`]; id: [`mfa_device_id`] of its serial number.
@@ -465,69 +542,255 @@ pub struct ServiceAccess {
     pub total_authenticated_entities: i64,
 }
 
-/// Record kind of an [`OidcProvider`]; id: [`oidc_provider_id`].
-pub const IAM_OIDC_PROVIDER: &str = "iam.oidc-provider";
-/// Record kind of a [`SamlProvider`]; id: [`entity_id`] of its name.
-pub const IAM_SAML_PROVIDER: &str = "iam.saml-provider";
+/// Record kind of a KMS key ([`KmsKey`]); id: the key id (a UUID).
+pub const KMS_KEY: &str = "kms.key";
+/// Record kind of a KMS alias ([`KmsAlias`]); id: [`kms_alias_id`].
+pub const KMS_ALIAS: &str = "kms.alias";
+/// Record kind of a KMS grant ([`KmsGrant`]); id: the grant id.
+pub const KMS_GRANT: &str = "kms.grant";
 
-/// The record id of an OpenID Connect provider: its account and its URL without the
-/// scheme (`host/path`, host lower-cased), as in its ARN.
-pub fn oidc_provider_id(account_id: &str, url: &str) -> String {
-    format!("{account_id}/{url}")
+/// The record id of an alias: alias names are unique per account and region.
+pub fn kms_alias_id(account_id: &str, region: &str, alias_name: &str) -> String {
+    format!("{account_id}/{region}/{alias_name}")
 }
 
-/// An IAM OpenID Connect identity provider.
+/// A KMS key: its metadata, its key policy and its key material (every version, each
+/// sealed under the master key; see `crate::kms` for the AAD). The material is never
+/// returned by any API and never logged.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct OidcProvider {
+pub struct KmsKey {
+    pub key_id: String,
     pub account_id: String,
-    /// The issuer URL without `https://` and without a trailing `/`.
-    pub url: String,
-    /// The audiences (`aud`) tokens may be issued for.
+    pub region: String,
     #[serde(default)]
-    pub client_ids: Vec<String>,
-    #[serde(default)]
-    pub thumbprints: Vec<String>,
-    pub created: i64,
-    #[serde(default)]
-    pub tags: Vec<Tag>,
-    /// The provider's signing keys, a JWKS document as registered through
-    /// `PUT /_rampart/oidc-jwks` (rampart cannot fetch them from the issuer).
-    #[serde(default)]
-    pub jwks: Option<String>,
-}
-
-impl OidcProvider {
-    pub fn arn(&self) -> String {
-        format!("arn:aws:iam::{}:oidc-provider/{}", self.account_id, self.url)
-    }
-}
-
-/// An IAM SAML 2.0 identity provider.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct SamlProvider {
-    pub account_id: String,
-    pub name: String,
-    /// `SAMLProviderUUID`.
-    pub uuid: String,
-    /// The metadata document as the caller sent it.
-    pub metadata: String,
-    /// The IdP's signing certificates (base64 DER), from the metadata.
-    #[serde(default)]
-    pub certificates: Vec<String>,
-    /// The IdP's entity id (`saml:iss` of its assertions).
-    #[serde(default)]
-    pub entity_id: String,
-    pub created: i64,
+    pub description: String,
+    /// `ENCRYPT_DECRYPT`, `SIGN_VERIFY`, `GENERATE_VERIFY_MAC`.
+    pub key_usage: String,
+    /// `SYMMETRIC_DEFAULT`, `RSA_2048`, `ECC_NIST_P256`, `HMAC_256`, ...
+    pub key_spec: String,
+    /// `AWS_KMS` or `EXTERNAL`.
+    pub origin: String,
     /// Seconds since the epoch.
-    pub valid_until: i64,
+    pub created: i64,
+    /// `Enabled`, `Disabled`, `PendingDeletion`, `PendingImport`.
+    pub state: String,
+    /// When a key pending deletion is deleted (seconds since the epoch).
+    #[serde(default)]
+    pub deletion_date: Option<i64>,
+    #[serde(default)]
+    pub pending_window_days: Option<i64>,
+    /// The key policy document, as the caller sent it.
+    pub policy: String,
+    #[serde(default)]
+    pub tags: Vec<KmsTag>,
+    #[serde(default)]
+    pub rotation_enabled: bool,
+    #[serde(default)]
+    pub rotation_period_days: Option<i64>,
+    #[serde(default)]
+    pub next_rotation: Option<i64>,
+    /// Key material, oldest first; the last is current. Ciphertexts name the index.
+    #[serde(default)]
+    pub materials: Vec<KmsMaterial>,
+    /// Imported material: when it expires (`None`: it does not).
+    #[serde(default)]
+    pub valid_to: Option<i64>,
+    /// The wrapping key and token of the last GetParametersForImport, if any.
+    #[serde(default)]
+    pub import: Option<KmsImport>,
+    /// The material id (hex SHA-256) of the material first imported into an
+    /// `EXTERNAL` key: only that material may be imported again.
+    #[serde(default)]
+    pub imported_material_id: Option<String>,
+}
+
+/// A tag of a KMS key (KMS spells its members `TagKey` and `TagValue`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct KmsTag {
+    pub tag_key: String,
+    pub tag_value: String,
+}
+
+/// One version of a key's material.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct KmsMaterial {
+    /// The KeyMaterialId KMS reports (64 hex characters).
+    pub material_id: String,
+    /// Seconds since the epoch.
+    pub created: i64,
+    /// `AUTOMATIC` or `ON_DEMAND` for rotated material, `None` for the first.
+    #[serde(default)]
+    pub rotation_type: Option<String>,
+    /// The material (raw bytes, or PKCS#8 DER for asymmetric keys), sealed under the
+    /// master key.
+    pub sealed: String,
+}
+
+/// What GetParametersForImport handed out: the import token and the RSA wrapping
+/// key's private half (PKCS#8 DER, sealed under the master key).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct KmsImport {
+    pub token: String,
+    pub wrapping_algorithm: String,
+    pub sealed_private_key: String,
+    pub expires: i64,
+}
+
+/// A KMS alias.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct KmsAlias {
+    pub account_id: String,
+    pub region: String,
+    /// `alias/NAME`.
+    pub alias_name: String,
+    pub target_key_id: String,
+    pub created: i64,
+    pub updated: i64,
+}
+
+/// A KMS grant.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct KmsGrant {
+    pub grant_id: String,
+    pub key_id: String,
+    pub account_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub grantee_principal: String,
+    #[serde(default)]
+    pub retiring_principal: Option<String>,
+    pub issuing_account: String,
+    pub operations: Vec<String>,
+    #[serde(default)]
+    pub encryption_context_subset: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub encryption_context_equals: Option<BTreeMap<String, String>>,
+    /// Hex SHA-256 of the grant token handed out by CreateGrant.
+    pub token_sha256: String,
+    pub created: i64,
+}
+
+// ---- Organizations ----
+
+/// Record kind of an [`Organization`]; id: the organization id (`o-…`).
+pub const ORGANIZATION: &str = "org.organization";
+/// Record kind of an [`OrganizationalUnit`]; id: the OU id (`ou-…`).
+pub const ORG_UNIT: &str = "org.ou";
+/// Record kind of a customer [`OrgPolicy`]; id: the policy id (`p-…`).
+pub const ORG_POLICY: &str = "org.policy";
+/// Record kind of a [`CreateAccountRequest`]; id: its request id (`car-…`).
+pub const ORG_CREATE_ACCOUNT: &str = "org.create-account";
+/// Record kind of a [`Handshake`]; id: the handshake id (`h-…`).
+pub const ORG_HANDSHAKE: &str = "org.handshake";
+
+/// An organization: a management account, one root, and the policy types enabled on
+/// the root.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Organization {
+    pub id: String,
+    pub management_account_id: String,
+    pub feature_set: String,
+    pub root_id: String,
+    pub created: i64,
+    /// Policy types enabled on the root (`SERVICE_CONTROL_POLICY`, …).
+    #[serde(default)]
+    pub enabled_policy_types: Vec<String>,
+    /// Policies attached to the root, by id.
+    #[serde(default)]
+    pub root_policies: Vec<String>,
+    #[serde(default)]
+    pub root_tags: Vec<Tag>,
+    /// `(account id, service principal, registered at)` of delegated administrators.
+    #[serde(default)]
+    pub delegated_administrators: Vec<(String, String, i64)>,
+}
+
+/// An account's place in an organization.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Membership {
+    pub organization_id: String,
+    /// The root or OU the account is in.
+    pub parent_id: String,
+    /// `CREATED` or `INVITED`.
+    pub joined_method: String,
+    pub joined: i64,
+    /// `ACTIVE`, `SUSPENDED` or `PENDING_CLOSURE`.
+    pub state: String,
+    /// Policies attached to the account, by id.
+    #[serde(default)]
+    pub policies: Vec<String>,
     #[serde(default)]
     pub tags: Vec<Tag>,
 }
 
-impl SamlProvider {
-    pub fn arn(&self) -> String {
-        format!("arn:aws:iam::{}:saml-provider/{}", self.account_id, self.name)
-    }
+/// An organizational unit.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationalUnit {
+    pub id: String,
+    pub organization_id: String,
+    pub parent_id: String,
+    pub name: String,
+    pub created: i64,
+    /// Policies attached to the OU, by id.
+    #[serde(default)]
+    pub policies: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
 }
+
+/// A customer managed organization policy (SCP, RCP, tag policy, …).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgPolicy {
+    pub id: String,
+    pub organization_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// `SERVICE_CONTROL_POLICY`, `RESOURCE_CONTROL_POLICY`, `TAG_POLICY`, …
+    pub policy_type: String,
+    pub content: String,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+/// A CreateAccount request and how it ended.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateAccountRequest {
+    pub id: String,
+    pub organization_id: String,
+    pub account_name: String,
+    /// `IN_PROGRESS`, `SUCCEEDED` or `FAILED`.
+    pub state: String,
+    pub requested: i64,
+    pub completed: Option<i64>,
+    pub account_id: Option<String>,
+    pub failure_reason: Option<String>,
+}
+
+/// An invitation to join an organization.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Handshake {
+    pub id: String,
+    pub organization_id: String,
+    /// The invited account.
+    pub target_account_id: String,
+    /// `OPEN`, `ACCEPTED`, `DECLINED`, `CANCELED`, `EXPIRED`.
+    pub state: String,
+    pub requested: i64,
+    pub expires: i64,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+

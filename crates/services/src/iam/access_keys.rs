@@ -156,6 +156,7 @@ pub(crate) fn issue(
         access_key_id,
         account_id: account_id.to_owned(),
         user_name: user_name.to_owned(),
+        root: false,
         status: KeyStatus::Active,
         created: now,
     };

@@ -102,7 +102,7 @@ pub(crate) fn listed<'v, T: Entity>(
 
 /// The `PermissionsBoundary` member of a user or role output.
 pub(crate) fn boundary_output(boundary: Option<&String>) -> Option<Value> {
-    boundary.map(|arn| json!({"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": arn}))
+    boundary.map(|arn| json!({"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": arn}))
 }
 
 /// The output shape of a user.

@@ -10,12 +10,11 @@ mod entity;
 mod groups;
 mod instance_profiles;
 pub(crate) mod mfa;
-mod paging;
 pub(crate) mod passwords;
 mod permissions;
 mod policies;
-pub mod providers;
 mod reports;
+pub mod providers;
 mod roles;
 mod simulate;
 mod tags;
@@ -23,6 +22,8 @@ mod totp;
 mod users;
 
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::paging;
 use rampart_policy::PolicyType;
 
 use crate::call::{Call, Outcome, from_canonical};
@@ -117,28 +118,6 @@ pub async fn handle(
         "AddRoleToInstanceProfile" => instance_profiles::add_role(call, from_canonical(i)?),
         "RemoveRoleFromInstanceProfile" => instance_profiles::remove_role(call, from_canonical(i)?),
         "ListInstanceProfilesForRole" => instance_profiles::list_for_role(call, from_canonical(i)?),
-        "CreateVirtualMFADevice" => mfa::create(call, from_canonical(i)?),
-        "EnableMFADevice" => mfa::enable(call, from_canonical(i)?),
-        "ResyncMFADevice" => mfa::resync(call, from_canonical(i)?),
-        "DeactivateMFADevice" => mfa::deactivate(call, from_canonical(i)?),
-        "DeleteVirtualMFADevice" => mfa::delete(call, from_canonical(i)?),
-        "ListMFADevices" => mfa::list(call, from_canonical(i)?),
-        "ListVirtualMFADevices" => mfa::list_virtual(call, from_canonical(i)?),
-        "GetMFADevice" => mfa::get(call, from_canonical(i)?),
-        "TagMFADevice" => mfa::tag(call, from_canonical(i)?),
-        "UntagMFADevice" => mfa::untag(call, from_canonical(i)?),
-        "ListMFADeviceTags" => mfa::list_tags(call, from_canonical(i)?),
-        "CreateLoginProfile" => passwords::create_login_profile(call, from_canonical(i)?),
-        "GetLoginProfile" => passwords::get_login_profile(call, from_canonical(i)?),
-        "UpdateLoginProfile" => passwords::update_login_profile(call, from_canonical(i)?),
-        "DeleteLoginProfile" => passwords::delete_login_profile(call, from_canonical(i)?),
-        "ChangePassword" => passwords::change_password(call, from_canonical(i)?),
-        "UpdateAccountPasswordPolicy" => passwords::update_policy(call, from_canonical(i)?),
-        "GetAccountPasswordPolicy" => passwords::get_policy(call),
-        "DeleteAccountPasswordPolicy" => passwords::delete_policy(call),
-        "CreateAccountAlias" => account_aliases::create(call, from_canonical(i)?),
-        "DeleteAccountAlias" => account_aliases::delete(call, from_canonical(i)?),
-        "ListAccountAliases" => account_aliases::list(call, from_canonical(i)?),
         "CreateOpenIDConnectProvider" => providers::create_oidc(call, from_canonical(i)?),
         "GetOpenIDConnectProvider" => providers::get_oidc(call, from_canonical(i)?),
         "ListOpenIDConnectProviders" => providers::list_oidc(call),
@@ -161,6 +140,28 @@ pub async fn handle(
         "TagSAMLProvider" => providers::tag_saml(call, from_canonical(i)?),
         "UntagSAMLProvider" => providers::untag_saml(call, from_canonical(i)?),
         "ListSAMLProviderTags" => providers::list_saml_tags(call, from_canonical(i)?),
+        "CreateVirtualMFADevice" => mfa::create(call, from_canonical(i)?),
+        "EnableMFADevice" => mfa::enable(call, from_canonical(i)?),
+        "ResyncMFADevice" => mfa::resync(call, from_canonical(i)?),
+        "DeactivateMFADevice" => mfa::deactivate(call, from_canonical(i)?),
+        "DeleteVirtualMFADevice" => mfa::delete(call, from_canonical(i)?),
+        "ListMFADevices" => mfa::list(call, from_canonical(i)?),
+        "ListVirtualMFADevices" => mfa::list_virtual(call, from_canonical(i)?),
+        "GetMFADevice" => mfa::get(call, from_canonical(i)?),
+        "TagMFADevice" => mfa::tag(call, from_canonical(i)?),
+        "UntagMFADevice" => mfa::untag(call, from_canonical(i)?),
+        "ListMFADeviceTags" => mfa::list_tags(call, from_canonical(i)?),
+        "CreateLoginProfile" => passwords::create_login_profile(call, from_canonical(i)?),
+        "GetLoginProfile" => passwords::get_login_profile(call, from_canonical(i)?),
+        "UpdateLoginProfile" => passwords::update_login_profile(call, from_canonical(i)?),
+        "DeleteLoginProfile" => passwords::delete_login_profile(call, from_canonical(i)?),
+        "ChangePassword" => passwords::change_password(call, from_canonical(i)?),
+        "UpdateAccountPasswordPolicy" => passwords::update_policy(call, from_canonical(i)?),
+        "GetAccountPasswordPolicy" => passwords::get_policy(call),
+        "DeleteAccountPasswordPolicy" => passwords::delete_policy(call),
+        "CreateAccountAlias" => account_aliases::create(call, from_canonical(i)?),
+        "DeleteAccountAlias" => account_aliases::delete(call, from_canonical(i)?),
+        "ListAccountAliases" => account_aliases::list(call, from_canonical(i)?),
         "SimulatePrincipalPolicy" => simulate::simulate_principal(call, from_canonical(i)?),
         "SimulateCustomPolicy" => simulate::simulate_custom(call, from_canonical(i)?),
         "GetContextKeysForPrincipalPolicy" => {

@@ -4,6 +4,8 @@
 //! Requests never read storage for identity data; they read this.
 
 pub mod identity;
+pub mod kms;
+pub mod organizations;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use crate::records::{
     SessionPrincipal, User,
 };
 pub use identity::{Authz, Holder, IdentityCache};
+pub use organizations::{Guardrails, OrgView};
 
 /// An access key with its secret opened, ready for signature checks.
 pub struct KeyEntry {
@@ -73,8 +76,12 @@ pub struct View {
     pub credential_reports: HashMap<String, records::CredentialReport>,
     /// Service last accessed reports, by job id.
     pub access_details_jobs: HashMap<String, records::AccessDetailsJob>,
+    /// Organizations and the guardrails they put on their accounts.
+    pub org: OrgView,
     /// Compiled policies and who holds what.
     pub identity: IdentityCache,
+    /// KMS keys (material opened, key policies compiled), aliases and grants.
+    pub kms: kms::KmsView,
 }
 
 /// A record that could not be turned into its entity: the store holds something this
@@ -130,10 +137,11 @@ impl View {
     }
 
     /// Compiles what the records put since the last call need: identities' policy
-    /// sets, then the session policies of new sessions (which may name managed
-    /// policies that came in the same batch).
+    /// sets, organizations' guardrails, then the session policies of new sessions
+    /// (which may name managed policies that came in the same batch).
     fn finish(&mut self) {
         self.identity.recompile();
+        self.org.recompile(&self.accounts);
         let identity = &self.identity;
         for entry in self.sessions.values_mut().filter(|e| e.context.is_none()) {
             let policies = session_policies(identity, &entry.session);
@@ -149,7 +157,24 @@ impl View {
         master_key: &MasterKey,
     ) -> Result<(), BadRecord> {
         match kind {
-            records::ACCOUNT => upsert(&mut self.accounts, kind, id, value)?,
+            records::ACCOUNT => {
+                upsert(&mut self.accounts, kind, id, value)?;
+                self.org.dirty = true;
+            }
+            records::ORGANIZATION => {
+                upsert(&mut self.org.organizations, kind, id, value)?;
+                self.org.dirty = true;
+            }
+            records::ORG_UNIT => {
+                upsert(&mut self.org.units, kind, id, value)?;
+                self.org.dirty = true;
+            }
+            records::ORG_POLICY => {
+                upsert(&mut self.org.policies, kind, id, value)?;
+                self.org.dirty = true;
+            }
+            records::ORG_CREATE_ACCOUNT => upsert(&mut self.org.create_requests, kind, id, value)?,
+            records::ORG_HANDSHAKE => upsert(&mut self.org.handshakes, kind, id, value)?,
             records::IAM_USER => {
                 upsert(&mut self.users, kind, id, value)?;
                 self.identity.user_changed(id, self.users.get(id));
@@ -223,6 +248,14 @@ impl View {
                     self.sessions.insert(id.to_owned(), entry);
                 }
             }
+            records::KMS_KEY => {
+                let key = value.map(|v| decode(kind, id, v)).transpose()?;
+                self.kms
+                    .put_key(id, key, master_key)
+                    .map_err(|reason| bad(kind, id, reason))?;
+            }
+            records::KMS_ALIAS => upsert(&mut self.kms.aliases, kind, id, value)?,
+            records::KMS_GRANT => upsert(&mut self.kms.grants, kind, id, value)?,
             // Kinds owned by services this build does not serve are kept out of memory.
             _ => {}
         }
@@ -275,6 +308,12 @@ impl View {
             .get(access_key_id)
             .filter(|entry| entry.key.status == KeyStatus::Active)?;
         let key = &entry.key;
+        if key.root {
+            return Some(Credentials {
+                secret_access_key: entry.secret.clone(),
+                caller: Arc::new(Caller::root(&key.account_id, Some(key.access_key_id.clone()))),
+            });
+        }
         let user = self.user(&key.account_id, &key.user_name)?;
         Some(Credentials {
             secret_access_key: entry.secret.clone(),
