@@ -29,7 +29,11 @@ fn check_name(name: &str) -> Result<(), ServiceError> {
             "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html",
         ));
     };
-    if rest.is_empty() || !rest.chars().all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c)) {
+    if rest.is_empty()
+        || !rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c))
+    {
         return Err(error(
             "InvalidAliasNameException",
             format!("Alias {name} contains invalid characters."),
@@ -101,7 +105,11 @@ pub fn create(call: &Call<'_>, input: AliasInput) -> Result<Outcome, ServiceErro
     let view = call.plane.view();
     let entry = target(&view, call, &input.target_key_id)?;
     let account = &call.caller.account_id;
-    if view.kms.alias(account, call.region, &input.alias_name).is_some() {
+    if view
+        .kms
+        .alias(account, call.region, &input.alias_name)
+        .is_some()
+    {
         return Err(error(
             "AlreadyExistsException",
             format!(
@@ -119,10 +127,19 @@ pub fn create(call: &Call<'_>, input: AliasInput) -> Result<Outcome, ServiceErro
     if count >= MAX_ALIASES_PER_KEY {
         return Err(error(
             "LimitExceededException",
-            format!("The key {} has reached the limit of {MAX_ALIASES_PER_KEY} aliases.", entry.arn()),
+            format!(
+                "The key {} has reached the limit of {MAX_ALIASES_PER_KEY} aliases.",
+                entry.arn()
+            ),
         ));
     }
-    check_alias_permission(&view, call, "kms:CreateAlias", &input.alias_name, &json!({}))?;
+    check_alias_permission(
+        &view,
+        call,
+        "kms:CreateAlias",
+        &input.alias_name,
+        &json!({}),
+    )?;
     let now = call.now.timestamp();
     let alias = KmsAlias {
         account_id: account.clone(),
@@ -150,7 +167,8 @@ pub fn update(call: &Call<'_>, input: AliasInput) -> Result<Outcome, ServiceErro
         })?;
     let entry = target(&view, call, &input.target_key_id)?;
     if let Some(current) = view.kms.keys.get(&alias.target_key_id) {
-        let kind = |k: &crate::records::KmsKey| (k.key_usage.clone(), k.key_spec == "SYMMETRIC_DEFAULT");
+        let kind =
+            |k: &crate::records::KmsKey| (k.key_usage.clone(), k.key_spec == "SYMMETRIC_DEFAULT");
         if kind(&current.key) != kind(&entry.key) {
             return Err(ServiceError::Validation(format!(
                 "{} is not the same key type and key usage as the key the alias currently targets.",
@@ -158,7 +176,13 @@ pub fn update(call: &Call<'_>, input: AliasInput) -> Result<Outcome, ServiceErro
             )));
         }
     }
-    check_alias_permission(&view, call, "kms:UpdateAlias", &input.alias_name, &json!({}))?;
+    check_alias_permission(
+        &view,
+        call,
+        "kms:UpdateAlias",
+        &input.alias_name,
+        &json!({}),
+    )?;
     alias.target_key_id = entry.key.key_id.clone();
     alias.updated = call.now.timestamp();
     Ok(Outcome::changed(vec![put(&alias, Expect::Any)?]))
@@ -182,7 +206,13 @@ pub fn delete(call: &Call<'_>, input: DeleteInput) -> Result<Outcome, ServiceErr
                 alias_arn(call, &input.alias_name)
             ))
         })?;
-    check_alias_permission(&view, call, "kms:DeleteAlias", &input.alias_name, &json!({}))?;
+    check_alias_permission(
+        &view,
+        call,
+        "kms:DeleteAlias",
+        &input.alias_name,
+        &json!({}),
+    )?;
     Ok(Outcome::changed(vec![Mutation::Delete {
         kind: records::KMS_ALIAS.to_owned(),
         id: records::kms_alias_id(account, call.region, &alias.alias_name),

@@ -16,7 +16,12 @@ use crate::view::View;
 use crate::view::kms::{KeyEntry, key_arn};
 
 /// The permission a KMS operation needs (`None`: the handler decides, as RetireGrant).
-pub fn required(view: &View, call: &Call<'_>, operation: &str, input: &Value) -> Option<Permission> {
+pub fn required(
+    view: &View,
+    call: &Call<'_>,
+    operation: &str,
+    input: &Value,
+) -> Option<Permission> {
     let action = match operation {
         "ReEncrypt" => "kms:ReEncryptFrom".to_owned(),
         "RetireGrant" => return None,
@@ -44,12 +49,10 @@ fn key_reference(view: &View, call: &Call<'_>, operation: &str, input: &Value) -
                 .alias(&call.caller.account_id, call.region, &name)
                 .map(|a| a.target_key_id.clone())
         }
-        "Decrypt" => text("KeyId").or_else(|| {
-            super::crypto::ciphertext_key_id(input.get("CiphertextBlob")?.as_str()?)
-        }),
-        "ReEncrypt" => text("SourceKeyId").or_else(|| {
-            super::crypto::ciphertext_key_id(input.get("CiphertextBlob")?.as_str()?)
-        }),
+        "Decrypt" => text("KeyId")
+            .or_else(|| super::crypto::ciphertext_key_id(input.get("CiphertextBlob")?.as_str()?)),
+        "ReEncrypt" => text("SourceKeyId")
+            .or_else(|| super::crypto::ciphertext_key_id(input.get("CiphertextBlob")?.as_str()?)),
         _ => text("KeyId"),
     }
 }
@@ -60,11 +63,12 @@ fn key_resource(view: &View, call: &Call<'_>, operation: &str, input: &Value) ->
     };
     let account = &call.caller.account_id;
     // A ciphertext names its key by id, whatever account holds it.
-    let found = lookup(view, account, call.region, &reference, call.now.timestamp()).or_else(|| {
-        matches!(operation, "Decrypt" | "ReEncrypt")
-            .then(|| view.kms.keys.get(&reference))
-            .flatten()
-    });
+    let found =
+        lookup(view, account, call.region, &reference, call.now.timestamp()).or_else(|| {
+            matches!(operation, "Decrypt" | "ReEncrypt")
+                .then(|| view.kms.keys.get(&reference))
+                .flatten()
+        });
     match found {
         Some(entry) => entry.arn(),
         None if reference.starts_with("arn:") => reference,
@@ -145,7 +149,10 @@ pub fn add_keys(
                 .unwrap_or("SYMMETRIC_DEFAULT");
             context.insert("kms:KeySpec", spec);
             context.insert("kms:CustomerMasterKeySpec", spec);
-            context.insert("kms:KeyUsage", text("KeyUsage").unwrap_or("ENCRYPT_DECRYPT"));
+            context.insert(
+                "kms:KeyUsage",
+                text("KeyUsage").unwrap_or("ENCRYPT_DECRYPT"),
+            );
             context.insert("kms:KeyOrigin", text("Origin").unwrap_or("AWS_KMS"));
         }
         None => {}
@@ -167,14 +174,23 @@ pub fn add_keys(
         }
     }
     if let Some(ops) = input.get("Operations").and_then(Value::as_array) {
-        let ops: Vec<String> = ops.iter().filter_map(|o| o.as_str().map(str::to_owned)).collect();
+        let ops: Vec<String> = ops
+            .iter()
+            .filter_map(|o| o.as_str().map(str::to_owned))
+            .collect();
         context.insert("kms:GrantOperations", ops);
     }
-    if let Some(b) = input.get("BypassPolicyLockoutSafetyCheck").and_then(Value::as_bool) {
+    if let Some(b) = input
+        .get("BypassPolicyLockoutSafetyCheck")
+        .and_then(Value::as_bool)
+    {
         context.insert("kms:BypassPolicyLockoutSafetyCheck", b);
     }
     for (key, member) in [
-        ("kms:ScheduleKeyDeletionPendingWindowInDays", "PendingWindowInDays"),
+        (
+            "kms:ScheduleKeyDeletionPendingWindowInDays",
+            "PendingWindowInDays",
+        ),
         ("kms:RotationPeriodInDays", "RotationPeriodInDays"),
     ] {
         if let Some(n) = input.get(member).and_then(Value::as_i64) {

@@ -254,6 +254,10 @@ pub struct DecryptInput {
     dry_run: Option<bool>,
 }
 
+/// What decrypting a ciphertext gives: the key that decrypted it, the plaintext, the
+/// algorithm and the material id.
+type Decrypted<'v> = (&'v KeyEntry, Zeroizing<Vec<u8>>, String, Option<String>);
+
 /// Decrypts `blob` as Decrypt and ReEncrypt's source side do; returns the key that
 /// decrypted it, the plaintext, the algorithm and the material id.
 fn decrypt_blob<'v>(
@@ -264,14 +268,12 @@ fn decrypt_blob<'v>(
     algorithm: Option<&str>,
     context: &BTreeMap<String, String>,
     operation: &str,
-) -> Result<(&'v KeyEntry, Zeroizing<Vec<u8>>, String, Option<String>), ServiceError> {
+) -> Result<Decrypted<'v>, ServiceError> {
     let algorithm = algorithm.unwrap_or("SYMMETRIC_DEFAULT");
     if algorithm != "SYMMETRIC_DEFAULT" {
         // Asymmetric ciphertexts do not name their key.
         let key_ref = key_ref.ok_or_else(|| {
-            ServiceError::Validation(
-                "KeyId is required for asymmetric decryption.".to_owned(),
-            )
+            ServiceError::Validation("KeyId is required for asymmetric decryption.".to_owned())
         })?;
         let entry = encryption_key(view, call, key_ref, operation)?;
         let spec = spec_of(entry)?;
@@ -283,7 +285,12 @@ fn decrypt_blob<'v>(
         }
         let plain = material::rsa_decrypt(current_material(entry)?, algorithm, blob)
             .ok_or_else(invalid_ciphertext)?;
-        return Ok((entry, plain, algorithm.to_owned(), current_material_id(entry)));
+        return Ok((
+            entry,
+            plain,
+            algorithm.to_owned(),
+            current_material_id(entry),
+        ));
     }
     let envelope = Envelope::parse(blob).ok_or_else(invalid_ciphertext)?;
     let named = view
@@ -535,9 +542,9 @@ pub fn generate_random(input: RandomInput) -> Result<Outcome, ServiceError> {
             format!("Custom key store {id} does not exist."),
         ));
     }
-    let n = input.number_of_bytes.ok_or_else(|| {
-        ServiceError::Validation("NumberOfBytes is required.".to_owned())
-    })?;
+    let n = input
+        .number_of_bytes
+        .ok_or_else(|| ServiceError::Validation("NumberOfBytes is required.".to_owned()))?;
     if !(1..=1024).contains(&n) {
         return Err(ServiceError::Validation(
             "1 validation error detected: Value at 'numberOfBytes' failed to satisfy constraint: Member must have value between 1 and 1024".to_owned(),
@@ -601,7 +608,12 @@ pub fn sign(call: &Call<'_>, input: SignInput) -> Result<Outcome, ServiceError> 
     let view = call.plane.view();
     let (entry, spec, digest) = signing(&view, call, &input, "Sign")?;
     dry_run(input.dry_run)?;
-    let signature = material::sign(spec, current_material(entry)?, &input.signing_algorithm, &digest)?;
+    let signature = material::sign(
+        spec,
+        current_material(entry)?,
+        &input.signing_algorithm,
+        &digest,
+    )?;
     Outcome::read(&json!({
         "KeyId": entry.arn(),
         "Signature": b64(&signature),
@@ -669,13 +681,20 @@ pub struct MacInput {
     dry_run: Option<bool>,
 }
 
-fn mac_of(call: &Call<'_>, input: &MacInput, operation: &str) -> Result<(String, Vec<u8>), ServiceError> {
+fn mac_of(
+    call: &Call<'_>,
+    input: &MacInput,
+    operation: &str,
+) -> Result<(String, Vec<u8>), ServiceError> {
     let view = call.plane.view();
     let entry = resolve(&view, call, &input.key_id)?;
     check_usable(entry)?;
     check_usage(entry, "GENERATE_VERIFY_MAC", operation)?;
     let spec = spec_of(entry)?;
-    if !spec.mac_algorithms().contains(&input.mac_algorithm.as_str()) {
+    if !spec
+        .mac_algorithms()
+        .contains(&input.mac_algorithm.as_str())
+    {
         return Err(error(
             "InvalidKeyUsageException",
             format!(

@@ -71,7 +71,10 @@ pub fn create(call: &Call<'_>, input: CreateInput) -> Result<Outcome, ServiceErr
     let entry = resolve(&view, call, &input.key_id)?;
     check_not_pending_deletion(entry)?;
     if entry.key.state == "Disabled" {
-        return Err(error("DisabledException", format!("{} is disabled.", entry.arn())));
+        return Err(error(
+            "DisabledException",
+            format!("{} is disabled.", entry.arn()),
+        ));
     }
     if input.dry_run == Some(true) {
         return Err(error(
@@ -237,7 +240,10 @@ pub fn retire(call: &Call<'_>, input: RetireInput) -> Result<Outcome, ServiceErr
         }
     };
     let caller = call.caller;
-    let may = grant.retiring_principal.as_deref().is_some_and(|p| is_caller(caller, p))
+    let may = grant
+        .retiring_principal
+        .as_deref()
+        .is_some_and(|p| is_caller(caller, p))
         || (is_caller(caller, &grant.grantee_principal)
             && grant.operations.iter().any(|o| o == "RetireGrant"));
     if !may {
@@ -307,9 +313,9 @@ pub fn allows(view: &View, caller: &Caller, permission: &Permission, input: &Val
                 .as_ref()
                 .is_none_or(|eq| context.as_ref() == Some(eq))
             && g.encryption_context_subset.as_ref().is_none_or(|sub| {
-                context.as_ref().is_some_and(|c| {
-                    sub.iter().all(|(k, v)| c.get(k) == Some(v))
-                })
+                context
+                    .as_ref()
+                    .is_some_and(|c| sub.iter().all(|(k, v)| c.get(k) == Some(v)))
             })
     })
 }

@@ -133,8 +133,7 @@ pub fn create(call: &Call<'_>, input: CreateKeyInput) -> Result<Outcome, Service
         )));
     }
     let origin = input.origin.unwrap_or_else(|| "AWS_KMS".to_owned());
-    if input.custom_key_store_id.is_some() || !matches!(origin.as_str(), "AWS_KMS" | "EXTERNAL")
-    {
+    if input.custom_key_store_id.is_some() || !matches!(origin.as_str(), "AWS_KMS" | "EXTERNAL") {
         return Err(error(
             "UnsupportedOperationException",
             "rampart does not support custom key stores.",
@@ -214,7 +213,8 @@ fn sealed_material(
     material_id: Option<String>,
 ) -> KmsMaterial {
     KmsMaterial {
-        material_id: material_id.unwrap_or_else(|| hex::encode(material::random_bytes(32).as_slice())),
+        material_id: material_id
+            .unwrap_or_else(|| hex::encode(material::random_bytes(32).as_slice())),
         created: call.now.timestamp(),
         rotation_type: rotation_type.map(str::to_owned),
         sealed: call.plane.seal(bytes, &material_aad(key_id, version)),
@@ -395,7 +395,10 @@ pub struct DescriptionInput {
     description: String,
 }
 
-pub fn update_description(call: &Call<'_>, input: DescriptionInput) -> Result<Outcome, ServiceError> {
+pub fn update_description(
+    call: &Call<'_>,
+    input: DescriptionInput,
+) -> Result<Outcome, ServiceError> {
     update(call, &input.key_id, |entry, key| {
         check_not_pending_deletion(entry)?;
         key.description = input.description;
@@ -588,7 +591,10 @@ pub fn list_rotations(call: &Call<'_>, input: ListTagsInput) -> Result<Outcome, 
         })
         .collect();
     let (rotations, next) = page(rotations, input.limit, input.marker.as_deref())?;
-    Ok(Outcome::output(paged(json!({ "Rotations": rotations }), next)))
+    Ok(Outcome::output(paged(
+        json!({ "Rotations": rotations }),
+        next,
+    )))
 }
 
 /// Refuses import operations on keys whose origin is not EXTERNAL.
@@ -615,7 +621,10 @@ pub struct ParametersInput {
     wrapping_key_spec: String,
 }
 
-pub fn parameters_for_import(call: &Call<'_>, input: ParametersInput) -> Result<Outcome, ServiceError> {
+pub fn parameters_for_import(
+    call: &Call<'_>,
+    input: ParametersInput,
+) -> Result<Outcome, ServiceError> {
     if !matches!(
         input.wrapping_algorithm.as_str(),
         "RSAES_OAEP_SHA_1" | "RSAES_OAEP_SHA_256"
@@ -710,7 +719,9 @@ pub fn import_material(call: &Call<'_>, input: ImportInput) -> Result<Outcome, S
         let import = key
             .import
             .take()
-            .filter(|i| super::material::constant_time_eq(i.token.as_bytes(), input.import_token.as_bytes()))
+            .filter(|i| {
+                super::material::constant_time_eq(i.token.as_bytes(), input.import_token.as_bytes())
+            })
             .ok_or_else(|| error("InvalidImportTokenException", "Import token is invalid."))?;
         if import.expires <= call.now.timestamp() {
             return Err(error(
@@ -746,7 +757,14 @@ pub fn import_material(call: &Call<'_>, input: ImportInput) -> Result<Outcome, S
                 "The key material is not the key material previously imported into this KMS key.",
             ));
         }
-        key.materials = vec![sealed_material(call, &key.key_id, 0, &plain, None, Some(material_id.clone()))];
+        key.materials = vec![sealed_material(
+            call,
+            &key.key_id,
+            0,
+            &plain,
+            None,
+            Some(material_id.clone()),
+        )];
         key.imported_material_id = Some(material_id);
         key.valid_to = valid_to;
         key.state = "Enabled".to_owned();

@@ -233,20 +233,25 @@ pub fn sign(
         Spec::P256 => {
             let key = ec_secret::<p256::NistP256>(private)?;
             let key = p256::ecdsa::SigningKey::from(key);
-            prehash_sign::<_, p256::ecdsa::Signature>(&key, digest).map(|s| s.to_der().to_bytes().to_vec())
+            prehash_sign::<_, p256::ecdsa::Signature>(&key, digest)
+                .map(|s| s.to_der().to_bytes().to_vec())
         }
         Spec::P384 => {
             let key = p384::ecdsa::SigningKey::from(ec_secret::<p384::NistP384>(private)?);
-            prehash_sign::<_, p384::ecdsa::Signature>(&key, digest).map(|s| s.to_der().to_bytes().to_vec())
+            prehash_sign::<_, p384::ecdsa::Signature>(&key, digest)
+                .map(|s| s.to_der().to_bytes().to_vec())
         }
         Spec::P521 => {
             let secret = ec_secret::<p521::NistP521>(private)?;
-            let key = p521::ecdsa::SigningKey::from_bytes(&secret.to_bytes()).map_err(|_| corrupt())?;
-            prehash_sign::<_, p521::ecdsa::Signature>(&key, digest).map(|s| s.to_der().to_bytes().to_vec())
+            let key =
+                p521::ecdsa::SigningKey::from_bytes(&secret.to_bytes()).map_err(|_| corrupt())?;
+            prehash_sign::<_, p521::ecdsa::Signature>(&key, digest)
+                .map(|s| s.to_der().to_bytes().to_vec())
         }
         Spec::K256 => {
             let key = k256::ecdsa::SigningKey::from(ec_secret::<k256::Secp256k1>(private)?);
-            prehash_sign::<_, k256::ecdsa::Signature>(&key, digest).map(|s| s.to_der().to_bytes().to_vec())
+            prehash_sign::<_, k256::ecdsa::Signature>(&key, digest)
+                .map(|s| s.to_der().to_bytes().to_vec())
         }
         _ => Err(failed("not a signing key".to_owned())),
     }
@@ -334,7 +339,11 @@ pub fn verify(spec: Spec, public: &[u8], algorithm: &str, digest: &[u8], signatu
 }
 
 /// RSA-OAEP encryption with an RSA key's public half.
-pub fn rsa_encrypt(private: &[u8], algorithm: &str, plaintext: &[u8]) -> Result<Vec<u8>, ServiceError> {
+pub fn rsa_encrypt(
+    private: &[u8],
+    algorithm: &str,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, ServiceError> {
     let key = RsaPrivateKey::from_pkcs8_der(private).map_err(|_| corrupt())?;
     let public = RsaPublicKey::from(&key);
     let result = if algorithm == "RSAES_OAEP_SHA_1" {
@@ -350,7 +359,11 @@ pub fn rsa_encrypt(private: &[u8], algorithm: &str, plaintext: &[u8]) -> Result<
 }
 
 /// RSA-OAEP decryption; `None` when the ciphertext does not decrypt.
-pub fn rsa_decrypt(private: &[u8], algorithm: &str, ciphertext: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+pub fn rsa_decrypt(
+    private: &[u8],
+    algorithm: &str,
+    ciphertext: &[u8],
+) -> Option<Zeroizing<Vec<u8>>> {
     let key = RsaPrivateKey::from_pkcs8_der(private).ok()?;
     let result = if algorithm == "RSAES_OAEP_SHA_1" {
         key.decrypt(Oaep::new::<sha1::Sha1>(), ciphertext)
@@ -362,7 +375,11 @@ pub fn rsa_decrypt(private: &[u8], algorithm: &str, ciphertext: &[u8]) -> Option
 
 /// The largest plaintext RSA-OAEP takes with this key size and algorithm.
 pub fn rsa_max_plaintext(bits: usize, algorithm: &str) -> usize {
-    let hash = if algorithm == "RSAES_OAEP_SHA_1" { 20 } else { 32 };
+    let hash = if algorithm == "RSAES_OAEP_SHA_1" {
+        20
+    } else {
+        32
+    };
     bits / 8 - 2 * hash - 2
 }
 
@@ -410,7 +427,13 @@ mod tests {
 
     #[test]
     fn every_signing_spec_signs_and_verifies() {
-        for spec in [Spec::P256, Spec::P384, Spec::P521, Spec::K256, Spec::Rsa(2048)] {
+        for spec in [
+            Spec::P256,
+            Spec::P384,
+            Spec::P521,
+            Spec::K256,
+            Spec::Rsa(2048),
+        ] {
             let private = generate(spec).unwrap();
             let public = public_key_der(spec, &private).unwrap();
             for alg in spec.signing_algorithms() {
@@ -426,7 +449,10 @@ mod tests {
     #[test]
     fn digests_must_have_the_algorithm_length() {
         assert!(digest("ECDSA_SHA_256", &[0; 31], true).is_err());
-        assert_eq!(digest("ECDSA_SHA_384", &[7; 48], true).unwrap(), vec![7; 48]);
+        assert_eq!(
+            digest("ECDSA_SHA_384", &[7; 48], true).unwrap(),
+            vec![7; 48]
+        );
     }
 
     #[test]
@@ -434,7 +460,10 @@ mod tests {
         let private = generate(Spec::Rsa(2048)).unwrap();
         for alg in Spec::Rsa(2048).encryption_algorithms() {
             let c = rsa_encrypt(&private, alg, b"secret").unwrap();
-            assert_eq!(rsa_decrypt(&private, alg, &c).unwrap().as_slice(), b"secret");
+            assert_eq!(
+                rsa_decrypt(&private, alg, &c).unwrap().as_slice(),
+                b"secret"
+            );
         }
         assert_eq!(rsa_max_plaintext(2048, "RSAES_OAEP_SHA_256"), 190);
     }

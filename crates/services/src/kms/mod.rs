@@ -205,7 +205,11 @@ pub(crate) fn check_not_pending_deletion(entry: &KeyEntry) -> Result<(), Service
 }
 
 /// Refuses a key whose usage is not `usage`.
-pub(crate) fn check_usage(entry: &KeyEntry, usage: &str, operation: &str) -> Result<(), ServiceError> {
+pub(crate) fn check_usage(
+    entry: &KeyEntry,
+    usage: &str,
+    operation: &str,
+) -> Result<(), ServiceError> {
     if entry.key.key_usage != usage {
         return Err(error(
             "InvalidKeyUsageException",
@@ -267,10 +271,7 @@ pub(crate) fn page<T>(
 }
 
 /// Adds `Truncated` and `NextMarker` to a list output.
-pub(crate) fn paged(
-    mut output: serde_json::Value,
-    next: Option<String>,
-) -> serde_json::Value {
+pub(crate) fn paged(mut output: serde_json::Value, next: Option<String>) -> serde_json::Value {
     output["Truncated"] = serde_json::Value::Bool(next.is_some());
     if let Some(next) = next {
         output["NextMarker"] = serde_json::Value::String(next);
