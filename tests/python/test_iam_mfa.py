@@ -104,6 +104,15 @@ def test_a_virtual_device_returns_its_seed_and_qr_code_once(env):
     assert iam.list_mfa_device_tags(SerialNumber=device["SerialNumber"])["Tags"] == [
         {"Key": "owner", "Value": "a"}]
 
+    # The longest name still makes a QR code, and a serial number the other operations
+    # accept; a longer one is refused.
+    long = new_device(iam, "x" * 226)
+    assert long["QRCodePNG"].startswith(b"\x89PNG")
+    iam.delete_virtual_mfa_device(SerialNumber=long["SerialNumber"])
+    assert error_of(new_device, iam, "x" * 227)["Code"] == "ValidationError"
+    assert error_of(new_device, iam, "x" * 200, Path="/" + "p" * 40 + "/")["Code"] == \
+        "ValidationError"
+
     error = error_of(iam.create_virtual_mfa_device, VirtualMFADeviceName="phone", Path="/team/")
     assert error["Code"] == "EntityAlreadyExists"
     assert error["Message"] == "MFADevice entity at the same path and name already exists."
@@ -116,12 +125,14 @@ def test_a_virtual_device_returns_its_seed_and_qr_code_once(env):
     trail = "".join(e["CloudTrailEvent"] for e in events)
     assert base64.b64encode(seed).decode() not in trail and seed.decode() not in trail
     assert base64.b64encode(png).decode()[:40] not in trail
-    created = next(json.loads(e["CloudTrailEvent"]) for e in events
-                   if "errorCode" not in json.loads(e["CloudTrailEvent"]))
-    element = created["responseElements"]["virtualMFADevice"]
-    assert element["base32StringSeed"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
-    assert element["qRCodePNG"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
-    assert element["serialNumber"] == device["SerialNumber"]
+    records = [json.loads(e["CloudTrailEvent"]) for e in events]
+    elements = [r["responseElements"]["virtualMFADevice"] for r in records
+                if "errorCode" not in r]
+    assert len(elements) == 2
+    for element in elements:
+        assert element["base32StringSeed"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
+        assert element["qRCodePNG"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
+    assert device["SerialNumber"] in [e["serialNumber"] for e in elements]
 
 
 def test_an_mfa_protected_action_needs_a_session_made_with_a_totp_code(env):
@@ -415,3 +426,30 @@ def test_account_aliases(env):
     assert error["Code"] == "ValidationError"
     iam.delete_account_alias(AccountAlias="example-two")
     assert iam.list_account_aliases()["AccountAliases"] == []
+
+
+def test_allow_users_to_change_password_lets_every_user_change_its_own(env):
+    server, iam, account, _ = env
+    iam.create_user(UserName="bob")
+    bob_key = iam.create_access_key(UserName="bob")["AccessKey"]
+    iam.create_login_profile(UserName="bob", Password="Bob-pass-123")
+    iam.create_login_profile(UserName="alice", Password="Alice-pass-123")
+    bob = as_user(server, bob_key, "iam")
+    iam.update_account_password_policy(MinimumPasswordLength=8,
+                                       AllowUsersToChangePassword=False)
+    error = error_of(bob.change_password, OldPassword="Bob-pass-123", NewPassword="Bob-pass-456")
+    assert error["Code"] == "AccessDenied" and "iam:ChangePassword" in error["Message"]
+    assert error_of(bob.get_account_password_policy)["Code"] == "AccessDenied"
+
+    iam.update_account_password_policy(MinimumPasswordLength=8, AllowUsersToChangePassword=True)
+    assert bob.get_account_password_policy()["PasswordPolicy"]["AllowUsersToChangePassword"]
+    bob.change_password(OldPassword="Bob-pass-123", NewPassword="Bob-pass-456")
+    # Only its own: other users' profiles stay out of reach.
+    error = error_of(bob.update_login_profile, UserName="alice", Password="Stolen-pass-1")
+    assert error["Code"] == "AccessDenied"
+    # An explicit deny still wins.
+    iam.put_user_policy(UserName="bob", PolicyName="no", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Action": "iam:ChangePassword", "Resource": "*"}]}))
+    error = error_of(bob.change_password, OldPassword="Bob-pass-456", NewPassword="Bob-pass-789")
+    assert error["Code"] == "AccessDenied" and "explicit deny" in error["Message"]

@@ -30,6 +30,11 @@ const DEVICES_PER_USER: usize = 8;
 const DEVICES_PER_ACCOUNT: usize = 5000;
 /// The issuer an authenticator app shows for the device.
 const ISSUER: &str = "rampart";
+/// How much of the device name the QR code's label shows.
+const LABEL_CHARS: usize = 64;
+/// The longest device name, and the longest serial number (the model's).
+const NAME_MAX: usize = 226;
+const SERIAL_MAX: usize = 256;
 
 /// STS's message for a code that does not match (the trailing space is AWS's).
 pub(crate) const INVALID_CODE: &str =
@@ -124,6 +129,7 @@ pub fn create(call: &Call<'_>, input: CreateInput) -> Result<Outcome, ServiceErr
         tags: input.tags,
     };
     let serial = device.serial_number();
+    check_name(&device.name, &serial)?;
     let id = records::mfa_device_id(&serial);
     if view.mfa_devices.contains_key(&id) {
         return Err(already_exists(
@@ -141,7 +147,10 @@ pub fn create(call: &Call<'_>, input: CreateInput) -> Result<Outcome, ServiceErr
         .values()
         .find(|a| &a.account_id == account_id)
         .map_or(account_id.as_str(), |a| a.alias.as_str());
-    let uri = totp::otpauth_uri(ISSUER, &format!("{}@{holder}", device.name), &base32);
+    // The label is only what the app shows: a long name is cut so the QR code always
+    // has room for it (names have no maximum length in the model).
+    let shown: String = device.name.chars().take(LABEL_CHARS).collect();
+    let uri = totp::otpauth_uri(ISSUER, &format!("{shown}@{holder}"), &base32);
     let png = totp::qr_png(&uri).map_err(ServiceError::Internal)?;
     let mut out = json!({
         "SerialNumber": serial,
@@ -463,6 +472,24 @@ fn put(device: &MfaDevice, expect: Expect) -> Result<Mutation, ServiceError> {
         value: to_canonical(device)?,
         expect,
     })
+}
+
+/// A device's name must leave its serial number (its ARN) within the 256 characters
+/// every operation that names a device accepts (AWS documents 226 for the name: 256
+/// less the ARN's prefix).
+fn check_name(name: &str, serial: &str) -> Result<(), ServiceError> {
+    let length = name.chars().count();
+    if length > NAME_MAX {
+        return Err(ServiceError::Validation(format!(
+            "1 validation error detected: Value '{name}' at 'virtualMFADeviceName' failed to satisfy constraint: Member must have length less than or equal to {NAME_MAX}"
+        )));
+    }
+    if serial.chars().count() > SERIAL_MAX {
+        return Err(ServiceError::Validation(format!(
+            "The serial number {serial} would be longer than {SERIAL_MAX} characters: use a shorter path or name."
+        )));
+    }
+    Ok(())
 }
 
 fn invalid_authentication_code() -> ServiceError {

@@ -8,13 +8,15 @@
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use rampart_policy::{DecidedBy, Decision, DecisionKind};
 use rampart_store::{Expect, Mutation};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{no_such_entity, target_user_name};
+use crate::authorize::Permission;
 use crate::call::{Call, Outcome, to_canonical};
-use crate::caller::PrincipalType;
+use crate::caller::{Caller, PrincipalType};
 use crate::error::ServiceError;
 use crate::records::{self, LoginProfile, PasswordPolicy};
 use crate::view::View;
@@ -248,6 +250,29 @@ pub fn delete_policy(call: &Call<'_>) -> Result<Outcome, ServiceError> {
         id: account.clone(),
         expect: Expect::Any,
     }]))
+}
+
+/// `AllowUsersToChangePassword`: with it, every IAM user of the account may change its
+/// own password and read the password policy, as if an identity policy allowed it
+/// (so an explicit deny, a permissions boundary or a session policy still refuse).
+pub(crate) fn self_service_grant(
+    view: &View,
+    caller: &Caller,
+    permission: &Permission,
+    decision: &Decision,
+) -> bool {
+    let action = permission.action.as_str();
+    let own_password =
+        action.eq_ignore_ascii_case("iam:ChangePassword") && permission.resource == caller.arn;
+    let read_policy = action.eq_ignore_ascii_case("iam:GetAccountPasswordPolicy");
+    decision.kind == DecisionKind::ImplicitDeny
+        && decision.decided_by == DecidedBy::IdentityPolicy
+        && caller.principal_type == PrincipalType::IamUser
+        && (own_password || read_policy)
+        && view
+            .password_policies
+            .get(&caller.account_id)
+            .is_some_and(|p| p.allow_users_to_change_password)
 }
 
 /// Whether the user has a login profile (a user with one cannot be deleted).
