@@ -2,8 +2,9 @@
 //! account of a real SQLite store, against the same operations with ten users.
 //!
 //! Prints, so that a script can read the figures:
-//! `startup users=<n> open_ms=<x> rss_mb=<x>` (loading the whole state into the view
-//! and compiling every identity's policies), `authorize users=<n> median_ns=<x>`
+//! `startup users=<n> open_ms=<x> process_rss_mb=<x>` (loading the whole state into
+//! the view and compiling every identity's policies; the bench process's resident
+//! memory after it, which includes the earlier, smaller state), `authorize users=<n> median_ns=<x>`
 //! (one authorization decision, as the server makes it before every call),
 //! `list_users users=<n> page=100 median_us=<x>` (one ListUsers page, through the
 //! handler), and `ratio authorize_10000_over_10=<x>`.
@@ -14,24 +15,15 @@
 //!
 //! Run: `cargo bench -p rampart-services --bench iam_scale`.
 
-use std::hint::black_box;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use rampart_services::call::Call;
 use rampart_services::caller::Caller;
 use rampart_services::records::{self, Group, ManagedPolicy, Permissions, PolicyVersion, User};
-use rampart_services::{ControlPlane, Settings, authorize};
-use rampart_store::{Batch, Expect, MasterKey, Mutation};
+use rampart_services::authorize;
+use rampart_store::{Expect, Mutation};
 
-/// The allocator the `rampart` binary uses.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod common;
 
 const ACCOUNT: &str = "123456789012";
-/// Mutations per commit while building the state.
-const BATCH: usize = 2000;
-
 /// What one scale point holds.
 struct Shape {
     users: usize,
@@ -144,32 +136,6 @@ fn records(shape: &Shape) -> Vec<Mutation> {
     out
 }
 
-/// Median nanoseconds per call of `f` over batches of at least 200 µs.
-fn median_ns<T>(mut f: impl FnMut() -> T) -> f64 {
-    let mut batch = 1u64;
-    loop {
-        let t = Instant::now();
-        for _ in 0..batch {
-            black_box(f());
-        }
-        if t.elapsed() >= Duration::from_micros(200) || batch >= 1 << 20 {
-            break;
-        }
-        batch *= 2;
-    }
-    let mut samples: Vec<f64> = (0..31)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..batch {
-                black_box(f());
-            }
-            t.elapsed().as_nanos() as f64 / batch as f64
-        })
-        .collect();
-    samples.sort_by(|a, b| a.total_cmp(b));
-    samples[samples.len() / 2]
-}
-
 fn rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -181,44 +147,17 @@ fn rss_mb() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-/// Builds the state in a fresh SQLite file, then reopens it as a server starts, and
-/// measures; returns the median authorization time.
+/// Builds the state, reopens it as a server starts, and measures; returns the median
+/// authorization time.
 fn measure(runtime: &tokio::runtime::Runtime, shape: &Shape) -> f64 {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("rampart.db").display());
-    let key = MasterKey::generate().unwrap();
-    let settings = Settings {
-        dev: false,
-        default_account_id: ACCOUNT.to_owned(),
-        region: "us-east-1".to_owned(),
-    };
-    runtime.block_on(async {
-        let store = rampart_store::open(&url).await.unwrap();
-        let mut mutations = records(shape);
-        while !mutations.is_empty() {
-            let rest = mutations.split_off(mutations.len().min(BATCH));
-            store
-                .commit(Batch {
-                    mutations,
-                    audit: Vec::new(),
-                })
-                .await
-                .unwrap();
-            mutations = rest;
-        }
-    });
-    let before = rss_mb();
-    let started = Instant::now();
-    let plane: Arc<ControlPlane> = runtime.block_on(async {
-        let store = rampart_store::open(&url).await.unwrap();
-        ControlPlane::open(store, key, settings).await.unwrap()
-    });
-    let open_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let state = common::State::build(runtime, ACCOUNT, records(shape));
     println!(
-        "startup users={} open_ms={open_ms:.0} rss_mb={:.1}",
+        "startup users={} open_ms={:.0} process_rss_mb={:.1}",
         shape.users,
-        rss_mb() - before
+        state.open_ms,
+        rss_mb()
     );
+    let plane = &state.plane;
 
     // A user asking for itself, allowed by the policy of its team.
     let view = plane.view();
@@ -226,7 +165,7 @@ fn measure(runtime: &tokio::runtime::Runtime, shape: &Shape) -> f64 {
     drop(view);
     let caller = Caller::user(&user, None, None);
     let call = Call {
-        plane: &plane,
+        plane,
         caller: &caller,
         region: "us-east-1",
         source_ip: "127.0.0.1",
@@ -235,11 +174,11 @@ fn measure(runtime: &tokio::runtime::Runtime, shape: &Shape) -> f64 {
     };
     let input = serde_json::json!({ "UserName": "u00001" });
     authorize::authorize(&call, "iam", "GetUser", &input).expect("the bench user is allowed");
-    let authorize_ns = median_ns(|| authorize::authorize(&call, "iam", "GetUser", &input));
+    let authorize_ns = common::median_ns(|| authorize::authorize(&call, "iam", "GetUser", &input));
     println!("authorize users={} median_ns={authorize_ns:.0}", shape.users);
 
     let list = serde_json::json!({ "MaxItems": 100 });
-    let page_ns = median_ns(|| {
+    let page_ns = common::median_ns(|| {
         runtime
             .block_on(rampart_services::handle("iam", "ListUsers", &call, list.clone()))
             .unwrap()
