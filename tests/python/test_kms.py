@@ -496,3 +496,44 @@ def test_key_material_never_appears_in_the_audit_trail(admin, kms):
     events = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "GenerateDataKey"}])["Events"]
     text = json.dumps([e["CloudTrailEvent"] for e in events])
     assert base64.b64encode(dk["Plaintext"]).decode() not in text
+
+
+def test_openssl_verifies_a_signature_from_get_public_key(kms, tmp_path):
+    import subprocess
+    key_id = kms.create_key(KeySpec="ECC_NIST_P384", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    (tmp_path / "pub.der").write_bytes(kms.get_public_key(KeyId=key_id)["PublicKey"])
+    (tmp_path / "msg").write_bytes(b"signed by rampart")
+    signature = kms.sign(KeyId=key_id, Message=b"signed by rampart", SigningAlgorithm="ECDSA_SHA_384")["Signature"]
+    (tmp_path / "sig").write_bytes(signature)
+    verify = ["openssl", "dgst", "-sha384", "-verify", str(tmp_path / "pub.der"), "-keyform", "DER",
+              "-signature", str(tmp_path / "sig"), str(tmp_path / "msg")]
+    ok = subprocess.run(verify, capture_output=True, text=True)
+    assert ok.returncode == 0 and "Verified OK" in ok.stdout, ok.stderr
+    (tmp_path / "msg").write_bytes(b"signed by rampart!")
+    assert subprocess.run(verify, capture_output=True, text=True).returncode != 0
+
+
+def test_aws_encryption_sdk_round_trip(admin, kms, monkeypatch):
+    """The AWS Encryption SDK with a rampart key as its master key: encrypt, decrypt, and
+    fail to decrypt once the key is disabled."""
+    aws_encryption_sdk = pytest.importorskip("aws_encryption_sdk")
+    from aws_encryption_sdk import CommitmentPolicy
+    server, key_id, secret = admin
+    monkeypatch.setenv("AWS_ENDPOINT_URL_KMS", server.endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    arn = kms.create_key()["KeyMetadata"]["Arn"]
+    client = aws_encryption_sdk.EncryptionSDKClient(
+        commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT)
+    provider = aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(key_ids=[arn])
+    document = b"a file's contents " * 1000
+    ciphertext, header = client.encrypt(source=document, key_provider=provider,
+                                        encryption_context={"file": "report.txt"})
+    assert document not in ciphertext
+    plaintext, decrypted_header = client.decrypt(source=ciphertext, key_provider=provider)
+    assert plaintext == document
+    assert decrypted_header.encryption_context["file"] == "report.txt"
+    kms.disable_key(KeyId=arn)
+    with pytest.raises(aws_encryption_sdk.exceptions.AWSEncryptionSDKClientError):
+        client.decrypt(source=ciphertext, key_provider=provider)

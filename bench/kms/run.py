@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""KMS through the HTTP API: Encrypt, Decrypt and GenerateDataKey of 1 KiB against a
+release `rampart serve` and against moto's server, in the same run.
+
+For each target the script creates a symmetric key (boto3), encrypts 1 KiB once to have
+a ciphertext for Decrypt, signs one json 1.1 request per operation with botocore (valid
+for SigV4's 15-minute window) and replays it with bench/load's `loadgen` over keep-alive
+connections. It prints one line per measurement and the ratio per operation:
+
+    kms/<target>/<operation> requests_per_s=<x> p50_us=<x> p99_us=<x> errors=<n>
+    kms/ratio/<operation> rampart_over_moto=<x>
+
+moto is single-threaded and closes every connection: its figure is its best over 1 and 4
+connections. The cost of the cryptography inside rampart is measured apart, by
+`cargo bench -p rampart-services --bench kms_crypto`.
+
+Run: python3 bench/kms/run.py [--seconds 5] [--connections 32]
+(installs moto[server] into .venv-bench on first use, as bench/load does).
+"""
+
+import argparse
+import base64
+import configparser
+import json
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "load"))
+import run as load  # noqa: E402  (bench/load/run.py: server start-up, loadgen, moto venv)
+
+SIGN = r"""
+import json, sys, base64
+import boto3, botocore.auth, botocore.awsrequest, botocore.credentials
+url, key, secret, out = sys.argv[1:5]
+kms = boto3.client("kms", endpoint_url=url, region_name="us-east-1",
+                   aws_access_key_id=key, aws_secret_access_key=secret)
+key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+plaintext = b"x" * 1024
+context = {"purpose": "bench"}
+blob = kms.encrypt(KeyId=key_id, Plaintext=plaintext, EncryptionContext=context)["CiphertextBlob"]
+assert kms.decrypt(CiphertextBlob=blob, EncryptionContext=context)["Plaintext"] == plaintext
+b64 = lambda b: base64.b64encode(b).decode()
+bodies = {
+    "Encrypt": {"KeyId": key_id, "Plaintext": b64(plaintext), "EncryptionContext": context},
+    "Decrypt": {"CiphertextBlob": b64(blob), "EncryptionContext": context},
+    "GenerateDataKey": {"KeyId": key_id, "NumberOfBytes": 1024, "EncryptionContext": context},
+}
+host = url.split("//", 1)[1].rstrip("/")
+requests = {}
+for operation, body in bodies.items():
+    body = json.dumps(body)
+    headers = {"Content-Type": "application/x-amz-json-1.1",
+               "X-Amz-Target": f"TrentService.{operation}"}
+    request = botocore.awsrequest.AWSRequest(method="POST", url=url, data=body, headers=headers)
+    botocore.auth.SigV4Auth(botocore.credentials.Credentials(key, secret), "kms", "us-east-1").add_auth(request)
+    requests[operation] = {"method": "POST", "url": url, "body": body,
+                           "headers": list(request.headers.items()) + [("Host", host)]}
+json.dump(requests, open(out, "w"))
+"""
+
+OPERATIONS = ["Encrypt", "Decrypt", "GenerateDataKey"]
+
+
+def prepare(python, url, key, secret, work, name):
+    """One signed request file per operation for the target at `url`."""
+    out = work / f"{name}.json"
+    subprocess.run([python, "-c", SIGN, url, key, secret, str(out)], check=True)
+    files = {}
+    for operation, request in json.load(open(out)).items():
+        path = work / f"{name}-{operation}.json"
+        path.write_text(json.dumps(request))
+        files[operation] = path
+    return files
+
+
+def report(name, figures):
+    print(f"kms/{name} requests_per_s={figures['requests_per_s']} p50_us={figures['p50_us']} "
+          f"p99_us={figures['p99_us']} errors={figures['errors']}", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "rampart", "-p", "rampart-bench-load"],
+                   cwd=load.REPO, check=True)
+    python = load.bench_python()
+    work = pathlib.Path(tempfile.mkdtemp(prefix="rampart-kms-bench-"))
+    env = dict(load.os.environ, AWS_CONFIG_FILE=str(work / "config"),
+               AWS_SHARED_CREDENTIALS_FILE=str(work / "credentials"), RUST_LOG="warn")
+    rampart = str(load.TARGET / "release" / "rampart")
+    subprocess.run([rampart, "init", "--data-dir", str(work / "data")], env=env, check=True,
+                   capture_output=True)
+    creds = configparser.ConfigParser()
+    creds.read(work / "credentials")
+    key, secret = creds["rampart"]["aws_access_key_id"], creds["rampart"]["aws_secret_access_key"]
+
+    port = load.free_port()
+    server = subprocess.Popen([rampart, "serve", "--listen", f"127.0.0.1:{port}",
+                               "--data-dir", str(work / "data")], env=env)
+    moto = None
+    try:
+        load.wait_healthy(f"http://127.0.0.1:{port}/_rampart/health", server)
+        moto_port = load.free_port()
+        moto = subprocess.Popen([str(load.VENV / "bin" / "moto_server"), "-p", str(moto_port)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        load.wait_healthy(f"http://127.0.0.1:{moto_port}/moto-api/", moto)
+        ours = prepare(python, f"http://127.0.0.1:{port}/", key, secret, work, "rampart")
+        theirs = prepare(python, f"http://127.0.0.1:{moto_port}/", "AKIAMOTOBENCH", "secret", work, "moto")
+        for operation in OPERATIONS:
+            peak = load.loadgen(ours[operation], args.seconds, args.connections)
+            report(f"rampart/{operation}", peak)
+            load.wait_idle(server.pid)
+            best = None
+            for connections in (1, 4):
+                figures = load.loadgen(theirs[operation], args.seconds, connections)
+                report(f"moto/{operation}-c{connections}", figures)
+                if best is None or float(figures["requests_per_s"]) > float(best["requests_per_s"]):
+                    best = figures
+            ratio = float(peak["requests_per_s"]) / max(float(best["requests_per_s"]), 1e-9)
+            print(f"kms/ratio/{operation} rampart_over_moto={ratio:.1f}", flush=True)
+    finally:
+        server.terminate()
+        if moto:
+            moto.terminate()
+
+
+if __name__ == "__main__":
+    main()
