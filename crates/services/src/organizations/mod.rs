@@ -8,9 +8,9 @@
 //! ([`crate::view::organizations`]) and applied to every request by
 //! [`crate::authorize`].
 //!
-//! - [`structure`]: the organization, its root, accounts and OUs;
-//! - [`policies`]: policies, policy types, attachments and effective policies;
-//! - [`handshakes`]: invitations.
+//! - `structure`: the organization, its root, accounts and OUs;
+//! - `policies`: policies, policy types, attachments and effective policies;
+//! - `handshakes`: invitations.
 
 mod handshakes;
 mod policies;
