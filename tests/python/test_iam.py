@@ -316,3 +316,22 @@ def test_aws_managed_policies_are_listed_with_their_documents(iam):
     assert power["Statement"][0]["NotAction"] == ["iam:*", "organizations:*", "account:*"]
     assert error_of(iam.delete_policy, PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")[0] == (
         "NoSuchEntity")
+
+
+def test_access_key_last_used_comes_from_the_audit_trail(iam):
+    from conftest import wait_for
+    kate, key = new_user(iam, "kate")
+    never = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])
+    assert never["UserName"] == "kate"
+    assert never["AccessKeyLastUsed"]["ServiceName"] == "N/A"
+    assert "LastUsedDate" not in never["AccessKeyLastUsed"]
+    iam.server.client("sts", key["AccessKeyId"], key["SecretAccessKey"]).get_caller_identity()
+
+    def used():
+        last = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]
+        return last if last["ServiceName"] != "N/A" else None
+    last = wait_for(used)
+    assert last and last["ServiceName"] == "sts" and last["Region"] == "us-east-1"
+    assert "LastUsedDate" in last
+    assert error_of(iam.get_access_key_last_used, AccessKeyId="AKIAIOSFODNN7EXAMPLE")[0] == (
+        "NoSuchEntity")

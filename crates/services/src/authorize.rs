@@ -46,7 +46,11 @@ pub fn required(
     }
     // Unsigned: the handler verifies the token or assertion, then asks the role's
     // trust policy (sts_federation).
-    if service == "sts" && matches!(operation, "AssumeRoleWithWebIdentity" | "AssumeRoleWithSAML")
+    if service == "sts"
+        && matches!(
+            operation,
+            "AssumeRoleWithWebIdentity" | "AssumeRoleWithSAML"
+        )
     {
         return None;
     }
@@ -132,7 +136,12 @@ pub fn decide(
     let key = crate::kms::authz::key_of(view, permission);
     let key_policy = key.and_then(|k| k.policy.clone());
     resource.tags = Tags(match key {
-        Some(k) => k.key.tags.iter().map(|t| (t.tag_key.clone(), t.tag_value.clone())).collect(),
+        Some(k) => k
+            .key
+            .tags
+            .iter()
+            .map(|t| (t.tag_key.clone(), t.tag_value.clone()))
+            .collect(),
         None => resource_tags(view, &permission.resource)
             .iter()
             .map(|t| (t.key.clone(), t.value.clone()))
@@ -210,7 +219,10 @@ fn add_org_keys(view: &View, caller: &Caller, resource: &str, context: &mut Cont
         context.insert("aws:PrincipalOrgID", org.organization_id.as_str());
         context.insert("aws:PrincipalOrgPaths", vec![org.path.clone()]);
     }
-    if let Some(org) = view.org.guardrails(resource_account(resource, &caller.account_id)) {
+    if let Some(org) = view
+        .org
+        .guardrails(resource_account(resource, &caller.account_id))
+    {
         context.insert("aws:ResourceOrgID", org.organization_id.as_str());
         context.insert("aws:ResourceOrgPaths", vec![org.path.clone()]);
     }
@@ -372,10 +384,18 @@ fn fill(view: &View, caller: &Caller, placeholder: &str, input: &Value) -> Strin
         "Partition" => "aws".to_owned(),
         "Account" => account.to_owned(),
         "UserNameWithPath" => {
-            let name = text("UserName").or(match caller.principal_type {
-                PrincipalType::IamUser => caller.user_name.as_deref(),
-                _ => None,
-            });
+            // The named user, else the owner of the named access key, else the caller.
+            let key_owner = text("AccessKeyId")
+                .and_then(|id| view.access_keys.get(id))
+                .map(|e| &e.key)
+                .filter(|k| k.account_id == account && !k.root)
+                .map(|k| k.user_name.as_str());
+            let name = text("UserName")
+                .or(key_owner)
+                .or(match caller.principal_type {
+                    PrincipalType::IamUser => caller.user_name.as_deref(),
+                    _ => None,
+                });
             let path = name
                 .and_then(|n| view.user(account, n))
                 .map(|u| u.path.as_str());
@@ -406,12 +426,13 @@ fn fill(view: &View, caller: &Caller, placeholder: &str, input: &Value) -> Strin
         "MfaTokenIdWithPath" => with_path(text("VirtualMFADeviceName"), None),
         "FederatedUserName" => text("Name").unwrap_or("*").to_owned(),
         // Organizations: ids without their `o-`/`p-`/... prefix, which the formats spell.
-        "OrganizationId" => view
-            .org
-            .guardrails(account)
-            .map_or("*".to_owned(), |g| g.organization_id.trim_start_matches("o-").to_owned()),
+        "OrganizationId" => view.org.guardrails(account).map_or("*".to_owned(), |g| {
+            g.organization_id.trim_start_matches("o-").to_owned()
+        }),
         "AccountId" => text("AccountId").unwrap_or("*").to_owned(),
-        "PolicyId" => text("PolicyId").map_or("*", |id| id.trim_start_matches("p-")).to_owned(),
+        "PolicyId" => text("PolicyId")
+            .map_or("*", |id| id.trim_start_matches("p-"))
+            .to_owned(),
         "PolicyType" => text("PolicyId")
             .and_then(|id| view.org.policy_content(id))
             .map(|(ty, _)| ty)
@@ -420,7 +441,9 @@ fn fill(view: &View, caller: &Caller, placeholder: &str, input: &Value) -> Strin
         "OrganizationalUnitId" => text("OrganizationalUnitId")
             .map_or("*", |id| id.trim_start_matches("ou-"))
             .to_owned(),
-        "RootId" => text("RootId").map_or("*", |id| id.trim_start_matches("r-")).to_owned(),
+        "RootId" => text("RootId")
+            .map_or("*", |id| id.trim_start_matches("r-"))
+            .to_owned(),
         "HandshakeId" => text("HandshakeId")
             .map_or("*", |id| id.trim_start_matches("h-"))
             .to_owned(),

@@ -43,6 +43,12 @@ pub struct ListInput {
     user_name: Option<String>,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LastUsedInput {
+    access_key_id: String,
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct CreatedKey<'a> {
@@ -140,6 +146,37 @@ pub fn list(call: &Call<'_>, input: ListInput) -> Result<Outcome, ServiceError> 
         })
         .collect();
     Outcome::read(&serde_json::json!({ "AccessKeyMetadata": metadata, "IsTruncated": false }))
+}
+
+/// When a key of the caller's account was last used, from the audit trail (AWS's
+/// `N/A` for a key never used).
+pub async fn last_used(call: &Call<'_>, input: LastUsedInput) -> Result<Outcome, ServiceError> {
+    let owner = {
+        let view = call.plane.view();
+        view.access_keys
+            .get(&input.access_key_id)
+            .map(|e| &e.key)
+            .filter(|k| k.account_id == call.caller.account_id)
+            .map(|k| k.user_name.clone())
+            .ok_or_else(|| {
+                no_such_entity(format!(
+                    "The Access Key with id {} cannot be found.",
+                    input.access_key_id
+                ))
+            })?
+    };
+    let used = super::reports::key_last_used(call, &input.access_key_id).await?;
+    let last_used = match used {
+        Some((at, region, service)) => {
+            serde_json::json!({"LastUsedDate": at, "ServiceName": service, "Region": region})
+        }
+        None => serde_json::json!({"ServiceName": "N/A", "Region": "N/A"}),
+    };
+    let mut output = serde_json::json!({ "AccessKeyLastUsed": last_used });
+    if !owner.is_empty() {
+        output["UserName"] = serde_json::json!(owner);
+    }
+    Ok(Outcome::output(output))
 }
 
 /// A new active access key for a user, and its secret (to be shown once).

@@ -100,6 +100,26 @@ pub(crate) fn listed<'v, T: Entity>(
     all
 }
 
+/// A List operation over one kind of entity: the caller's account's entities whose
+/// path starts with `prefix`, by name, one page of them as `list_member`.
+pub(crate) fn list<T: Entity>(
+    call: &crate::call::Call<'_>,
+    prefix: Option<&str>,
+    paging: &super::paging::Paging,
+    list_member: &str,
+    output: impl Fn(&T) -> Value,
+) -> Result<crate::call::Outcome, ServiceError> {
+    let view = call.plane.view();
+    let entities = listed::<T>(&view, &call.caller.account_id, prefix);
+    let page = paging.page(
+        &entities,
+        |e| e.name().to_ascii_lowercase(),
+        list_member,
+        |e| output(e),
+    )?;
+    Ok(crate::call::Outcome::output(page))
+}
+
 /// The `PermissionsBoundary` member of a user or role output.
 pub(crate) fn boundary_output(boundary: Option<&String>) -> Option<Value> {
     boundary.map(|arn| json!({"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": arn}))

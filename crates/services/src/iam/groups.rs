@@ -113,16 +113,13 @@ pub fn get(call: &Call<'_>, input: GroupInput) -> Result<Outcome, ServiceError> 
 }
 
 pub fn list(call: &Call<'_>, input: ListInput) -> Result<Outcome, ServiceError> {
-    let view = call.plane.view();
-    let groups =
-        entity::listed::<Group>(&view, &call.caller.account_id, input.path_prefix.as_deref());
-    let page = input.paging.page(
-        &groups,
-        |g| g.group_name.to_ascii_lowercase(),
+    entity::list::<Group>(
+        call,
+        input.path_prefix.as_deref(),
+        &input.paging,
         "Groups",
-        |g| group_output(g),
-    )?;
-    Ok(Outcome::output(page))
+        group_output,
+    )
 }
 
 /// Renames a group or moves it; its members follow it.

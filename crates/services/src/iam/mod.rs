@@ -13,8 +13,8 @@ pub(crate) mod mfa;
 pub(crate) mod passwords;
 mod permissions;
 mod policies;
-mod reports;
 pub mod providers;
+mod reports;
 mod roles;
 mod simulate;
 mod tags;
@@ -49,6 +49,7 @@ pub async fn handle(
         "UpdateAccessKey" => access_keys::update(call, from_canonical(i)?),
         "DeleteAccessKey" => access_keys::delete(call, from_canonical(i)?),
         "ListAccessKeys" => access_keys::list(call, from_canonical(i)?),
+        "GetAccessKeyLastUsed" => access_keys::last_used(call, from_canonical(i)?).await,
         "CreateGroup" => groups::create(call, from_canonical(i)?),
         "GetGroup" => groups::get(call, from_canonical(i)?),
         "ListGroups" => groups::list(call, from_canonical(i)?),

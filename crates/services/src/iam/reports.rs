@@ -80,7 +80,7 @@ struct UserRow {
 }
 
 /// When an access key was last used: time, region, service.
-async fn key_last_used(
+pub(super) async fn key_last_used(
     call: &Call<'_>,
     key_id: &str,
 ) -> Result<Option<(i64, String, String)>, ServiceError> {

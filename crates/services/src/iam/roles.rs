@@ -121,16 +121,13 @@ pub fn get(call: &Call<'_>, input: RoleInput) -> Result<Outcome, ServiceError> {
 }
 
 pub fn list(call: &Call<'_>, input: ListInput) -> Result<Outcome, ServiceError> {
-    let view = call.plane.view();
-    let roles =
-        entity::listed::<Role>(&view, &call.caller.account_id, input.path_prefix.as_deref());
-    let page = input.paging.page(
-        &roles,
-        |r| r.role_name.to_ascii_lowercase(),
+    entity::list::<Role>(
+        call,
+        input.path_prefix.as_deref(),
+        &input.paging,
         "Roles",
-        |r| role_output(r),
-    )?;
-    Ok(Outcome::output(page))
+        role_output,
+    )
 }
 
 pub fn update(call: &Call<'_>, input: UpdateInput) -> Result<Outcome, ServiceError> {

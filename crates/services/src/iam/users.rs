@@ -92,16 +92,13 @@ pub fn get(call: &Call<'_>, input: UserNameInput) -> Result<Outcome, ServiceErro
 }
 
 pub fn list(call: &Call<'_>, input: ListInput) -> Result<Outcome, ServiceError> {
-    let view = call.plane.view();
-    let users =
-        entity::listed::<User>(&view, &call.caller.account_id, input.path_prefix.as_deref());
-    let page = input.paging.page(
-        &users,
-        |u| u.user_name.to_ascii_lowercase(),
+    entity::list::<User>(
+        call,
+        input.path_prefix.as_deref(),
+        &input.paging,
         "Users",
-        |u| user_output(u),
-    )?;
-    Ok(Outcome::output(page))
+        user_output,
+    )
 }
 
 /// Renames a user or moves it to a new path. Its groups, policies and keys follow.
