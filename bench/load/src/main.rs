@@ -53,31 +53,48 @@ async fn main() -> anyhow::Result<()> {
     )?;
     let uri: hyper::Uri = recorded.url.parse()?;
     let authority = uri.authority().context("URL without host")?.to_string();
-    let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
     let interval = args
         .rate
         .map(|rate| Duration::from_secs_f64(args.connections as f64 / rate));
 
-    let mut tasks = Vec::new();
+    let mut senders = Vec::with_capacity(args.connections);
     for _ in 0..args.connections {
-        let stream = tokio::net::TcpStream::connect(&authority).await?;
-        stream.set_nodelay(true)?;
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(connection);
+        senders.push(connect(&authority).await?);
+    }
+    // With `--rate`, connection `i` starts `i / connections` of an interval late, so
+    // requests arrive evenly spread instead of in bursts of `connections` at once.
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(args.seconds);
+    let mut tasks = Vec::new();
+    for (i, mut sender) in senders.into_iter().enumerate() {
         let request = build(&recorded, &uri)?;
+        let authority = authority.clone();
+        let offset = interval.map_or(Duration::ZERO, |iv| {
+            iv.mul_f64(i as f64 / args.connections as f64)
+        });
         tasks.push(tokio::spawn(async move {
             let mut sample = Sample {
                 latencies_us: Vec::new(),
                 errors: 0,
             };
-            let mut next = Instant::now();
+            let mut next = start + offset;
             while Instant::now() < deadline {
                 if let Some(interval) = interval {
                     tokio::time::sleep_until(next.into()).await;
                     next += interval;
                 }
                 let started = Instant::now();
+                // A server that closes connections (moto's answers `Connection: close`)
+                // costs a reconnect, inside the measured latency, as it costs any client.
+                if sender.ready().await.is_err() {
+                    match connect(&authority).await {
+                        Ok(fresh) => sender = fresh,
+                        Err(_) => {
+                            sample.errors += 1;
+                            continue;
+                        }
+                    }
+                }
                 let ok = match sender.send_request(request.clone()).await {
                     Ok(response) => {
                         let status = response.status();
@@ -85,21 +102,17 @@ async fn main() -> anyhow::Result<()> {
                     }
                     Err(_) => false,
                 };
-                if !ok {
+                if ok {
+                    sample
+                        .latencies_us
+                        .push(started.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                } else {
                     sample.errors += 1;
-                    if sender.ready().await.is_err() {
-                        break;
-                    }
-                    continue;
                 }
-                sample
-                    .latencies_us
-                    .push(started.elapsed().as_micros().min(u32::MAX as u128) as u32);
             }
             sample
         }));
     }
-    let started = Instant::now();
     let mut latencies = Vec::new();
     let mut errors = 0;
     for task in tasks {
@@ -107,7 +120,7 @@ async fn main() -> anyhow::Result<()> {
         latencies.extend(sample.latencies_us);
         errors += sample.errors;
     }
-    let elapsed = started.elapsed().as_secs_f64().max(args.seconds);
+    let elapsed = start.elapsed().as_secs_f64().max(args.seconds);
     latencies.sort_unstable();
     let percentile = |p: f64| -> u32 {
         latencies
@@ -124,6 +137,17 @@ async fn main() -> anyhow::Result<()> {
         percentile(0.99)
     );
     Ok(())
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// A new keep-alive HTTP/1.1 connection.
+async fn connect(authority: &str) -> anyhow::Result<Sender> {
+    let stream = tokio::net::TcpStream::connect(authority).await?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    Ok(sender)
 }
 
 fn build(recorded: &RecordedRequest, uri: &hyper::Uri) -> anyhow::Result<Request<Full<Bytes>>> {
