@@ -67,8 +67,9 @@ fn main() {
     };
     let raw = Aes256Gcm::new_from_slice(&bytes).unwrap();
     let plaintext = vec![7u8; 1024];
-    let context: BTreeMap<String, String> =
-        [("purpose".to_owned(), "bench".to_owned())].into_iter().collect();
+    let context: BTreeMap<String, String> = [("purpose".to_owned(), "bench".to_owned())]
+        .into_iter()
+        .collect();
 
     let (rounds, per_round) = (51, 2_000);
     let kms_encrypt = median_ns(rounds, per_round, || {
@@ -77,8 +78,14 @@ fn main() {
     let raw_encrypt = median_ns(rounds, per_round, || {
         let nonce: [u8; 12] = material::random_bytes(12).as_slice().try_into().unwrap();
         black_box(
-            raw.encrypt(&Nonce::from(nonce), Payload { msg: black_box(&plaintext), aad: b"" })
-                .unwrap(),
+            raw.encrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: black_box(&plaintext),
+                    aad: b"",
+                },
+            )
+            .unwrap(),
         );
     });
     let blob = crypto::seal(&entry, &plaintext, &context).unwrap();
@@ -88,12 +95,24 @@ fn main() {
     });
     let nonce = [3u8; 12];
     let raw_blob = raw
-        .encrypt(&Nonce::from(nonce), Payload { msg: &plaintext, aad: b"" })
+        .encrypt(
+            &Nonce::from(nonce),
+            Payload {
+                msg: &plaintext,
+                aad: b"",
+            },
+        )
         .unwrap();
     let raw_decrypt = median_ns(rounds, per_round, || {
         black_box(
-            raw.decrypt(&Nonce::from(nonce), Payload { msg: black_box(&raw_blob), aad: b"" })
-                .unwrap(),
+            raw.decrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: black_box(&raw_blob),
+                    aad: b"",
+                },
+            )
+            .unwrap(),
         );
     });
     println!("kms_crypto/encrypt_1KiB median_ns={kms_encrypt:.0}");
