@@ -1,122 +1,11 @@
 //! IAM and STS through the AWS SDK for Rust against a real `rampart serve`: deny by
 //! default, a group policy scoped to one user, and a role session that has the role's
 //! permissions and not the caller's.
-//!
-//! The server binary is `$RAMPART_BIN`, else `$CARGO_TARGET_DIR/debug/rampart` (build it
-//! first: `cargo build --bin rampart`).
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-use aws_credential_types::Credentials;
 use aws_sdk_iam::error::ProvideErrorMetadata;
-
-/// A `rampart serve` on a free port, over an account `rampart init` created.
-struct Server {
-    child: Child,
-    endpoint: String,
-    admin: (String, String),
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn binary() -> PathBuf {
-    if let Ok(explicit) = std::env::var("RAMPART_BIN") {
-        return explicit.into();
-    }
-    let target = std::env::var("CARGO_TARGET_DIR").map_or_else(
-        |_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
-        PathBuf::from,
-    );
-    target.join("debug/rampart")
-}
-
-/// The value of `key` in the `[rampart]` section of an aws credentials file.
-fn profile_value(credentials: &str, key: &str) -> String {
-    credentials
-        .lines()
-        .skip_while(|l| l.trim() != "[rampart]")
-        .find_map(|l| {
-            let (k, v) = l.split_once('=')?;
-            (k.trim() == key).then(|| v.trim().to_owned())
-        })
-        .unwrap_or_else(|| panic!("{key} not in the profile"))
-}
-
-fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let envs = [
-        ("AWS_CONFIG_FILE", dir.path().join("config")),
-        ("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("credentials")),
-    ];
-    let init = Command::new(binary())
-        .args(["init", "--data-dir"])
-        .arg(&data)
-        .envs(envs.clone())
-        .output()
-        .expect("rampart init runs (build it with `cargo build --bin rampart`)");
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
-    let credentials = std::fs::read_to_string(&envs[1].1).unwrap();
-    let admin = (
-        profile_value(&credentials, "aws_access_key_id"),
-        profile_value(&credentials, "aws_secret_access_key"),
-    );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(binary())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(&data)
-        .envs(envs)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "rampart serve did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Server {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-        admin,
-        _dir: dir,
-    }
-}
-
-fn credentials(key: &str, secret: &str, token: Option<&str>) -> Credentials {
-    Credentials::new(key, secret, token.map(str::to_owned), None, "rampart-test")
-}
-
-fn iam(server: &Server, credentials: Credentials) -> aws_sdk_iam::Client {
-    let config = aws_sdk_iam::Config::builder()
-        .endpoint_url(&server.endpoint)
-        .region(aws_sdk_iam::config::Region::new("us-east-1"))
-        .credentials_provider(credentials)
-        .build();
-    aws_sdk_iam::Client::from_conf(config)
-}
-
-fn sts(server: &Server, credentials: Credentials) -> aws_sdk_sts::Client {
-    let config = aws_sdk_sts::Config::builder()
-        .endpoint_url(&server.endpoint)
-        .region(aws_sdk_sts::config::Region::new("us-east-1"))
-        .credentials_provider(credentials)
-        .build();
-    aws_sdk_sts::Client::from_conf(config)
-}
+use common::{credentials, iam, start, sts};
 
 fn allow(action: &str, resource: &str) -> String {
     serde_json::json!({"Version": "2012-10-17", "Statement": [
@@ -132,7 +21,12 @@ async fn deny_by_default_then_a_group_policy_scoped_to_one_user() {
     let account = account.split(':').nth(4).unwrap().to_owned();
 
     admin.create_user().user_name("nina").send().await.unwrap();
-    admin.create_user().user_name("target").send().await.unwrap();
+    admin
+        .create_user()
+        .user_name("target")
+        .send()
+        .await
+        .unwrap();
     let key = admin
         .create_access_key()
         .user_name("nina")
@@ -146,7 +40,12 @@ async fn deny_by_default_then_a_group_policy_scoped_to_one_user() {
         credentials(&key.access_key_id, &key.secret_access_key, None),
     );
 
-    let denied = nina.get_user().user_name("target").send().await.unwrap_err();
+    let denied = nina
+        .get_user()
+        .user_name("target")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(denied.code(), Some("AccessDenied"));
     assert_eq!(
         denied.message(),
@@ -160,7 +59,12 @@ async fn deny_by_default_then_a_group_policy_scoped_to_one_user() {
         )
     );
 
-    admin.create_group().group_name("readers").send().await.unwrap();
+    admin
+        .create_group()
+        .group_name("readers")
+        .send()
+        .await
+        .unwrap();
     admin
         .add_user_to_group()
         .group_name("readers")
@@ -182,7 +86,12 @@ async fn deny_by_default_then_a_group_policy_scoped_to_one_user() {
     let elsewhere = nina.get_user().user_name("admin").send().await.unwrap_err();
     assert_eq!(elsewhere.code(), Some("AccessDenied"));
 
-    let missing = admin.get_user().user_name("nobody").send().await.unwrap_err();
+    let missing = admin
+        .get_user()
+        .user_name("nobody")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(missing.code(), Some("NoSuchEntity"));
 }
 
@@ -243,7 +152,15 @@ async fn a_role_session_has_the_roles_permissions_not_the_callers() {
         format!("arn:aws:sts::{account}:assumed-role/lister/sdk-session")
     );
     let role_iam = iam(&server, session);
-    assert!(role_iam.list_groups().send().await.unwrap().groups.is_empty());
+    assert!(
+        role_iam
+            .list_groups()
+            .send()
+            .await
+            .unwrap()
+            .groups
+            .is_empty()
+    );
     // The admin's AdministratorAccess does not come along into the session.
     let denied = role_iam.list_users().send().await.unwrap_err();
     assert_eq!(denied.code(), Some("AccessDenied"));
