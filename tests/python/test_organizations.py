@@ -283,3 +283,38 @@ def test_not_in_an_organization(admin):
     assert error_of(client.describe_organization) == (
         "AWSOrganizationsNotInUseException", "Your account is not a member of an organization.")
     assert error_of(client.list_accounts)[0] == "AWSOrganizationsNotInUseException"
+
+
+def test_resource_control_policies_guard_member_resources(org, workspace):
+    """An RCP on a member account binds what anyone may do to its resources: here, no
+    principal outside the organization may assume its roles, whatever the trust
+    policy says."""
+    member = create_account(org, "guarded")
+    member_iam = assume_access_role(org, member, "iam")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]})
+    member_iam.create_role(RoleName="open", AssumeRolePolicyDocument=trust)
+    role_arn = f"arn:aws:iam::{member}:role/open"
+    outsider = workspace.init("--account-id", "444455556666", profile="rcp-outsider",
+                              endpoint=org.server.endpoint)
+    assert wait_for(lambda: _known(org.server, outsider))
+    outsider_sts = org.server.client("sts", *outsider)
+    assert outsider_sts.assume_role(RoleArn=role_arn, RoleSessionName="before")
+
+    org.enable_policy_type(RootId=org.root_id, PolicyType="RESOURCE_CONTROL_POLICY")
+    rcp = org.create_policy(Name="org-only", Description="", Type="RESOURCE_CONTROL_POLICY",
+                            Content=json.dumps({"Version": "2012-10-17", "Statement": [{
+                                "Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole",
+                                "Resource": "*", "Condition": {"StringNotEqualsIfExists": {
+                                    "aws:PrincipalOrgID": org.org_id}}}]}))[
+        "Policy"]["PolicySummary"]["Id"]
+    org.attach_policy(PolicyId=rcp, TargetId=member)
+    code, message = error_of(outsider_sts.assume_role, RoleArn=role_arn,
+                             RoleSessionName="after")
+    assert code == "AccessDenied"
+    assert message.endswith("with an explicit deny in a resource control policy")
+    # Principals of the organization still may: the management account's admin.
+    assert org.server.client("sts", *org.admin).assume_role(RoleArn=role_arn,
+                                                             RoleSessionName="inside")
+    targets = org.list_targets_for_policy(PolicyId=rcp)["Targets"]
+    assert [t["TargetId"] for t in targets] == [member]
