@@ -15,10 +15,10 @@
 //!
 //! Run: `cargo bench -p rampart-services --bench iam_scale`.
 
+use rampart_services::authorize;
 use rampart_services::call::Call;
 use rampart_services::caller::Caller;
 use rampart_services::records::{self, Group, ManagedPolicy, Permissions, PolicyVersion, User};
-use rampart_services::authorize;
 use rampart_store::{Expect, Mutation};
 
 mod common;
@@ -90,7 +90,11 @@ fn records(shape: &Shape) -> Vec<Mutation> {
             tags: Vec::new(),
         };
         let id = records::entity_id(ACCOUNT, &policy.policy_name);
-        out.push(put(records::IAM_POLICY, id, serde_json::to_value(&policy).unwrap()));
+        out.push(put(
+            records::IAM_POLICY,
+            id,
+            serde_json::to_value(&policy).unwrap(),
+        ));
     }
     for g in 0..shape.groups {
         let group = Group {
@@ -107,7 +111,11 @@ fn records(shape: &Shape) -> Vec<Mutation> {
             },
         };
         let id = records::entity_id(ACCOUNT, &group.group_name);
-        out.push(put(records::IAM_GROUP, id, serde_json::to_value(&group).unwrap()));
+        out.push(put(
+            records::IAM_GROUP,
+            id,
+            serde_json::to_value(&group).unwrap(),
+        ));
     }
     for u in 0..shape.users {
         let user = User {
@@ -131,7 +139,11 @@ fn records(shape: &Shape) -> Vec<Mutation> {
             tags: Vec::new(),
         };
         let id = records::entity_id(ACCOUNT, &user.user_name);
-        out.push(put(records::IAM_USER, id, serde_json::to_value(&user).unwrap()));
+        out.push(put(
+            records::IAM_USER,
+            id,
+            serde_json::to_value(&user).unwrap(),
+        ));
     }
     out
 }
@@ -175,12 +187,20 @@ fn measure(runtime: &tokio::runtime::Runtime, shape: &Shape) -> f64 {
     let input = serde_json::json!({ "UserName": "u00001" });
     authorize::authorize(&call, "iam", "GetUser", &input).expect("the bench user is allowed");
     let authorize_ns = common::median_ns(|| authorize::authorize(&call, "iam", "GetUser", &input));
-    println!("authorize users={} median_ns={authorize_ns:.0}", shape.users);
+    println!(
+        "authorize users={} median_ns={authorize_ns:.0}",
+        shape.users
+    );
 
     let list = serde_json::json!({ "MaxItems": 100 });
     let page_ns = common::median_ns(|| {
         runtime
-            .block_on(rampart_services::handle("iam", "ListUsers", &call, list.clone()))
+            .block_on(rampart_services::handle(
+                "iam",
+                "ListUsers",
+                &call,
+                list.clone(),
+            ))
             .unwrap()
     });
     println!(

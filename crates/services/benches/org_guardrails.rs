@@ -10,12 +10,12 @@
 
 mod common;
 
+use rampart_services::authorize;
 use rampart_services::call::Call;
 use rampart_services::caller::Caller;
 use rampart_services::records::{
     self, Account, Membership, OrgPolicy, Organization, OrganizationalUnit, Permissions, User,
 };
-use rampart_services::authorize;
 use rampart_store::{Expect, Mutation};
 
 const MANAGEMENT: &str = "111111111111";
@@ -124,7 +124,10 @@ fn records() -> Vec<Mutation> {
     };
     let account_policies = level_policies(DEPTH + 1, &mut out);
     for (id, membership) in [
-        (MANAGEMENT, Some(membership(ROOT, vec!["p-FullAWSAccess".to_owned()]))),
+        (
+            MANAGEMENT,
+            Some(membership(ROOT, vec!["p-FullAWSAccess".to_owned()])),
+        ),
         (MEMBER, Some(membership(&parent, account_policies))),
         (STANDALONE, None),
     ] {
@@ -174,7 +177,11 @@ fn main() {
     let state = common::State::build(&runtime, MANAGEMENT, records());
     println!("startup open_ms={:.1}", state.open_ms);
     let plane = &state.plane;
-    let guardrails = plane.view().org.guardrails(MEMBER).expect("the member is in the org");
+    let guardrails = plane
+        .view()
+        .org
+        .guardrails(MEMBER)
+        .expect("the member is in the org");
     assert_eq!(guardrails.scps.len(), DEPTH + 2);
     assert!(plane.view().org.guardrails(STANDALONE).is_none());
     // Warm both paths before timing either.

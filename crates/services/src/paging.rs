@@ -32,7 +32,13 @@ impl Paging {
         list_member: &str,
         output: impl Fn(&T) -> Value,
     ) -> Result<Value, ServiceError> {
-        let (shown, next) = slice(items, &key, self.marker.as_deref(), self.max_items, "Marker")?;
+        let (shown, next) = slice(
+            items,
+            &key,
+            self.marker.as_deref(),
+            self.max_items,
+            "Marker",
+        )?;
         let mut out = json!({ list_member: shown.iter().map(output).collect::<Vec<_>>(),
                               "IsTruncated": next.is_some() });
         if let Some(next) = next {
@@ -59,8 +65,13 @@ impl TokenPaging {
         list_member: &str,
         output: impl Fn(&T) -> Value,
     ) -> Result<Value, ServiceError> {
-        let (shown, next) =
-            slice(items, &key, self.next_token.as_deref(), self.max_results, "NextToken")?;
+        let (shown, next) = slice(
+            items,
+            &key,
+            self.next_token.as_deref(),
+            self.max_results,
+            "NextToken",
+        )?;
         let mut out = json!({ list_member: shown.iter().map(output).collect::<Vec<_>>() });
         if let Some(next) = next {
             out["NextToken"] = json!(next);
@@ -139,13 +150,17 @@ mod tests {
             next_token: None,
             max_results: Some(2),
         };
-        let first = paging.page(&items, |s| s.clone(), "Items", |s| json!(s)).unwrap();
+        let first = paging
+            .page(&items, |s| s.clone(), "Items", |s| json!(s))
+            .unwrap();
         assert_eq!(names(&first), ["a0", "a1"]);
         let next = TokenPaging {
             next_token: first["NextToken"].as_str().map(str::to_owned),
             max_results: Some(10),
         };
-        let rest = next.page(&items, |s| s.clone(), "Items", |s| json!(s)).unwrap();
+        let rest = next
+            .page(&items, |s| s.clone(), "Items", |s| json!(s))
+            .unwrap();
         assert_eq!(names(&rest), ["a2", "a3", "a4"]);
         assert!(rest.get("NextToken").is_none());
     }

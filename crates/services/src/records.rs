@@ -360,7 +360,10 @@ pub struct OidcProvider {
 
 impl OidcProvider {
     pub fn arn(&self) -> String {
-        format!("arn:aws:iam::{}:oidc-provider/{}", self.account_id, self.url)
+        format!(
+            "arn:aws:iam::{}:oidc-provider/{}",
+            self.account_id, self.url
+        )
     }
 }
 
@@ -389,7 +392,10 @@ pub struct SamlProvider {
 
 impl SamlProvider {
     pub fn arn(&self) -> String {
-        format!("arn:aws:iam::{}:saml-provider/{}", self.account_id, self.name)
+        format!(
+            "arn:aws:iam::{}:saml-provider/{}",
+            self.account_id, self.name
+        )
     }
 }
 
@@ -793,4 +799,3 @@ pub struct Handshake {
     #[serde(default)]
     pub notes: Option<String>,
 }
-

@@ -46,7 +46,9 @@ pub async fn handle(
         "GetSessionToken" => get_session_token(call, from_canonical(input)?),
         "GetFederationToken" => get_federation_token(call, from_canonical(input)?),
         "GetAccessKeyInfo" => get_access_key_info(call, from_canonical(input)?),
-        "AssumeRoleWithWebIdentity" => crate::sts_federation::assume_role_with_web_identity(call, input),
+        "AssumeRoleWithWebIdentity" => {
+            crate::sts_federation::assume_role_with_web_identity(call, input)
+        }
         "AssumeRoleWithSAML" => crate::sts_federation::assume_role_with_saml(call, input),
         _ => Err(ServiceError::not_implemented("sts", operation)),
     }

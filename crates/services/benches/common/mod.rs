@@ -26,7 +26,11 @@ pub struct State {
 impl State {
     /// Writes `records` into a fresh store, then opens a control plane on it as
     /// `rampart serve` does at start-up.
-    pub fn build(runtime: &tokio::runtime::Runtime, account: &str, records: Vec<Mutation>) -> State {
+    pub fn build(
+        runtime: &tokio::runtime::Runtime,
+        account: &str,
+        records: Vec<Mutation>,
+    ) -> State {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("rampart.db").display());
         runtime.block_on(async {
@@ -62,7 +66,6 @@ impl State {
     }
 }
 
-
 /// Median nanoseconds per call of `f` over batches of at least 200 µs.
 pub fn median_ns<T>(mut f: impl FnMut() -> T) -> f64 {
     let mut batch = 1u64;
@@ -88,4 +91,3 @@ pub fn median_ns<T>(mut f: impl FnMut() -> T) -> f64 {
     samples.sort_by(|a, b| a.total_cmp(b));
     samples[samples.len() / 2]
 }
-

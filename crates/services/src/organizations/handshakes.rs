@@ -94,7 +94,12 @@ pub fn invite(call: &Call<'_>, input: InviteInput) -> Result<Outcome, ServiceErr
     };
     Ok(Outcome {
         output: json!({ "Handshake": output(&view, org, &handshake, call.now.timestamp()) }),
-        mutations: vec![put(records::ORG_HANDSHAKE, &handshake.id, &handshake, Expect::Absent)?],
+        mutations: vec![put(
+            records::ORG_HANDSHAKE,
+            &handshake.id,
+            &handshake,
+            Expect::Absent,
+        )?],
     })
 }
 
@@ -126,12 +131,19 @@ pub fn accept(call: &Call<'_>, input: HandshakeInput) -> Result<Outcome, Service
         policies: default_policies(org),
         tags: Vec::new(),
     });
-    transition(&view, call, handshake, org, "ACCEPTED", vec![put(
-        records::ACCOUNT,
-        &account.account_id,
-        &account,
-        Expect::Any,
-    )?])
+    transition(
+        &view,
+        call,
+        handshake,
+        org,
+        "ACCEPTED",
+        vec![put(
+            records::ACCOUNT,
+            &account.account_id,
+            &account,
+            Expect::Any,
+        )?],
+    )
 }
 
 pub fn decline(call: &Call<'_>, input: HandshakeInput) -> Result<Outcome, ServiceError> {
@@ -251,7 +263,12 @@ fn transition(
     check_open(handshake, now)?;
     let mut handshake = handshake.clone();
     handshake.state = state.to_owned();
-    mutations.push(put(records::ORG_HANDSHAKE, &handshake.id, &handshake, Expect::Any)?);
+    mutations.push(put(
+        records::ORG_HANDSHAKE,
+        &handshake.id,
+        &handshake,
+        Expect::Any,
+    )?);
     Ok(Outcome {
         output: json!({ "Handshake": output(view, org, &handshake, now) }),
         mutations,

@@ -27,7 +27,11 @@ use crate::view::View;
 const ACCOUNTS_PER_ORGANIZATION: usize = 10;
 
 /// The Organizations operations rampart serves.
-pub async fn handle(operation: &str, call: &Call<'_>, input: Value) -> Result<Outcome, ServiceError> {
+pub async fn handle(
+    operation: &str,
+    call: &Call<'_>,
+    input: Value,
+) -> Result<Outcome, ServiceError> {
     use structure as s;
     let i = input;
     match operation {
@@ -36,7 +40,9 @@ pub async fn handle(operation: &str, call: &Call<'_>, input: Value) -> Result<Ou
         "DeleteOrganization" => s::delete_organization(call),
         "ListRoots" => s::list_roots(call, from_canonical(i)?),
         "CreateAccount" => s::create_account(call, from_canonical(i)?),
-        "DescribeCreateAccountStatus" => s::describe_create_account_status(call, from_canonical(i)?),
+        "DescribeCreateAccountStatus" => {
+            s::describe_create_account_status(call, from_canonical(i)?)
+        }
         "ListCreateAccountStatus" => s::list_create_account_status(call, from_canonical(i)?),
         "DescribeAccount" => s::describe_account(call, from_canonical(i)?),
         "ListAccounts" => s::list_accounts(call, from_canonical(i)?),
@@ -116,7 +122,11 @@ fn access_denied() -> ServiceError {
 }
 
 /// An account of `org`, or AccountNotFound.
-fn member<'v>(view: &'v View, org: &Organization, account_id: &str) -> Result<&'v Account, ServiceError> {
+fn member<'v>(
+    view: &'v View,
+    org: &Organization,
+    account_id: &str,
+) -> Result<&'v Account, ServiceError> {
     view.accounts
         .get(account_id)
         .filter(|a| {

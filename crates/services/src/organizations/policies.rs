@@ -133,12 +133,21 @@ pub fn disable_type(call: &Call<'_>, input: PolicyTypeInput) -> Result<Outcome, 
         }
     }
     for account in accounts_of(&view, &org) {
-        if let Some(m) = account.membership.as_ref().filter(|m| m.policies.iter().any(of_type)) {
+        if let Some(m) = account
+            .membership
+            .as_ref()
+            .filter(|m| m.policies.iter().any(of_type))
+        {
             let mut account = account.clone();
             let mut m = m.clone();
             m.policies.retain(|id| !of_type(id));
             account.membership = Some(m);
-            mutations.push(put(records::ACCOUNT, &account.account_id, &account, Expect::Any)?);
+            mutations.push(put(
+                records::ACCOUNT,
+                &account.account_id,
+                &account,
+                Expect::Any,
+            )?);
         }
     }
     mutations.push(put(records::ORGANIZATION, &org.id, &org, Expect::Any)?);
@@ -186,14 +195,24 @@ pub fn create(call: &Call<'_>, input: CreateInput) -> Result<Outcome, ServiceErr
     };
     Ok(Outcome {
         output: json!({ "Policy": policy_output(org, &policy) }),
-        mutations: vec![put(records::ORG_POLICY, &policy.id, &policy, Expect::Absent)?],
+        mutations: vec![put(
+            records::ORG_POLICY,
+            &policy.id,
+            &policy,
+            Expect::Absent,
+        )?],
     })
 }
 
 pub fn describe(call: &Call<'_>, input: PolicyInput) -> Result<Outcome, ServiceError> {
     let view = call.plane.view();
     let org = organization(&view, call)?;
-    let output = match view.org.policies.get(&input.policy_id).filter(|p| p.organization_id == org.id) {
+    let output = match view
+        .org
+        .policies
+        .get(&input.policy_id)
+        .filter(|p| p.organization_id == org.id)
+    {
         Some(policy) => policy_output(org, policy),
         None => aws_policy_output(&input.policy_id).ok_or_else(policy_not_found)?,
     };
@@ -230,7 +249,10 @@ pub fn delete(call: &Call<'_>, input: PolicyInput) -> Result<Outcome, ServiceErr
             "The policy is attached to one or more entities. You must detach it from all roots, OUs, and accounts before performing this operation.",
         ));
     }
-    Ok(Outcome::changed(vec![remove(records::ORG_POLICY, &policy.id)]))
+    Ok(Outcome::changed(vec![remove(
+        records::ORG_POLICY,
+        &policy.id,
+    )]))
 }
 
 pub fn list(call: &Call<'_>, input: ListInput) -> Result<Outcome, ServiceError> {
@@ -453,7 +475,9 @@ fn check_content(policy_type: &str, content: &str) -> Result<(), ServiceError> {
             } else {
                 PolicyType::Rcp
             };
-            rampart_policy::parse(content, ty).map(drop).map_err(|e| malformed(e.message()))
+            rampart_policy::parse(content, ty)
+                .map(drop)
+                .map_err(|e| malformed(e.message()))
         }
         _ => match serde_json::from_str::<Value>(content) {
             Ok(Value::Object(_)) => Ok(()),
@@ -474,10 +498,16 @@ fn belongs(view: &View, org: &Organization, id: &str) -> bool {
     view.org
         .policies
         .get(id)
-        .map_or(AWS_POLICIES.iter().any(|p| p.0 == id), |p| p.organization_id == org.id)
+        .map_or(AWS_POLICIES.iter().any(|p| p.0 == id), |p| {
+            p.organization_id == org.id
+        })
 }
 
-fn customer<'v>(view: &'v View, org: &Organization, id: &str) -> Result<&'v OrgPolicy, ServiceError> {
+fn customer<'v>(
+    view: &'v View,
+    org: &Organization,
+    id: &str,
+) -> Result<&'v OrgPolicy, ServiceError> {
     if AWS_POLICIES.iter().any(|p| p.0 == id) {
         return Err(ServiceError::with_reason(
             "InvalidInputException",
@@ -498,10 +528,17 @@ fn attached_to(view: &View, org: &Organization, target: &str) -> Result<Vec<Stri
         return Ok(org.root_policies.clone());
     }
     if target.starts_with("ou-") {
-        return Ok(find_ou(view, org, target).map_err(|_| target_not_found())?.policies.clone());
+        return Ok(find_ou(view, org, target)
+            .map_err(|_| target_not_found())?
+            .policies
+            .clone());
     }
     let account = member(view, org, target).map_err(|_| target_not_found())?;
-    Ok(account.membership.as_ref().map(|m| m.policies.clone()).unwrap_or_default())
+    Ok(account
+        .membership
+        .as_ref()
+        .map(|m| m.policies.clone())
+        .unwrap_or_default())
 }
 
 /// The policies attached at one level of an account's ancestry (root or OU).
@@ -509,7 +546,10 @@ fn attached_to_level<'v>(view: &'v View, org: &'v Organization, level: &str) -> 
     if level == org.root_id {
         &org.root_policies
     } else {
-        view.org.units.get(level).map_or(&[][..], |u| u.policies.as_slice())
+        view.org
+            .units
+            .get(level)
+            .map_or(&[][..], |u| u.policies.as_slice())
     }
 }
 
@@ -564,7 +604,12 @@ fn attach_everywhere(
             if let Some(m) = account.membership.as_mut() {
                 m.policies.push(id.to_owned());
             }
-            mutations.push(put(records::ACCOUNT, &account.account_id, &account, Expect::Any)?);
+            mutations.push(put(
+                records::ACCOUNT,
+                &account.account_id,
+                &account,
+                Expect::Any,
+            )?);
         }
     }
     // OUs and accounts made later get it from `structure::default_policies`.
@@ -575,15 +620,23 @@ fn attach_everywhere(
 fn targets_of(view: &View, org: &Organization, id: &str) -> Vec<Value> {
     let mut targets = Vec::new();
     if org.root_policies.iter().any(|p| p == id) {
-        targets.push(json!({"TargetId": org.root_id, "Name": "Root", "Type": "ROOT",
-            "Arn": arn(org, &format!("root/{}/{}", org.id, org.root_id))}));
+        targets.push(
+            json!({"TargetId": org.root_id, "Name": "Root", "Type": "ROOT",
+            "Arn": arn(org, &format!("root/{}/{}", org.id, org.root_id))}),
+        );
     }
     for ou in units_of(view, org).filter(|u| u.policies.iter().any(|p| p == id)) {
-        targets.push(json!({"TargetId": ou.id, "Name": ou.name, "Type": "ORGANIZATIONAL_UNIT",
-            "Arn": arn(org, &format!("ou/{}/{}", org.id, ou.id))}));
+        targets.push(
+            json!({"TargetId": ou.id, "Name": ou.name, "Type": "ORGANIZATIONAL_UNIT",
+            "Arn": arn(org, &format!("ou/{}/{}", org.id, ou.id))}),
+        );
     }
     for account in accounts_of(view, org) {
-        if account.membership.as_ref().is_some_and(|m| m.policies.iter().any(|p| p == id)) {
+        if account
+            .membership
+            .as_ref()
+            .is_some_and(|m| m.policies.iter().any(|p| p == id))
+        {
             targets.push(json!({"TargetId": account.account_id, "Name": account.name,
                 "Type": "ACCOUNT",
                 "Arn": arn(org, &format!("account/{}/{}", org.id, account.account_id))}));

@@ -145,7 +145,11 @@ pub fn create_organization(
 ) -> Result<Outcome, ServiceError> {
     let view = call.plane.view();
     let account_id = &call.caller.account_id;
-    let mut account = view.accounts.get(account_id).cloned().ok_or_else(access_denied)?;
+    let mut account = view
+        .accounts
+        .get(account_id)
+        .cloned()
+        .ok_or_else(access_denied)?;
     if account.membership.is_some() {
         return Err(ServiceError::modeled(
             "AlreadyInOrganizationException",
@@ -201,15 +205,30 @@ pub fn delete_organization(call: &Call<'_>) -> Result<Outcome, ServiceError> {
         ));
     }
     let mut mutations = vec![delete(records::ORGANIZATION, &org.id)];
-    for ou in view.org.units.values().filter(|u| u.organization_id == org.id) {
+    for ou in view
+        .org
+        .units
+        .values()
+        .filter(|u| u.organization_id == org.id)
+    {
         mutations.push(delete(records::ORG_UNIT, &ou.id));
     }
-    for policy in view.org.policies.values().filter(|p| p.organization_id == org.id) {
+    for policy in view
+        .org
+        .policies
+        .values()
+        .filter(|p| p.organization_id == org.id)
+    {
         mutations.push(delete(records::ORG_POLICY, &policy.id));
     }
     if let Some(mut management) = view.accounts.get(&org.management_account_id).cloned() {
         management.membership = None;
-        mutations.push(put(records::ACCOUNT, &management.account_id, &management, Expect::Any)?);
+        mutations.push(put(
+            records::ACCOUNT,
+            &management.account_id,
+            &management,
+            Expect::Any,
+        )?);
     }
     Ok(Outcome::changed(mutations))
 }
@@ -218,7 +237,9 @@ pub fn list_roots(call: &Call<'_>, input: ListInput) -> Result<Outcome, ServiceE
     let view = call.plane.view();
     let org = managed(&view, call)?;
     let roots = [root_output(org)];
-    let page = input.paging.page(&roots, |_| String::new(), "Roots", Value::clone)?;
+    let page = input
+        .paging
+        .page(&roots, |_| String::new(), "Roots", Value::clone)?;
     Ok(Outcome::output(page))
 }
 
@@ -244,10 +265,11 @@ pub fn create_account(call: &Call<'_>, input: CreateAccountInput) -> Result<Outc
         "Id": request.id, "AccountName": request.account_name,
         "State": "IN_PROGRESS", "RequestedTimestamp": now,
     }});
-    let email_taken = view
-        .accounts
-        .values()
-        .any(|a| a.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&input.email)));
+    let email_taken = view.accounts.values().any(|a| {
+        a.email
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case(&input.email))
+    });
     let failure = if email_taken {
         Some("EMAIL_ALREADY_EXISTS")
     } else if accounts_of(&view, org).count() >= ACCOUNTS_PER_ORGANIZATION {
@@ -260,7 +282,12 @@ pub fn create_account(call: &Call<'_>, input: CreateAccountInput) -> Result<Outc
         request.failure_reason = Some(reason.to_owned());
         return Ok(Outcome {
             output: response,
-            mutations: vec![put(records::ORG_CREATE_ACCOUNT, &request.id, &request, Expect::Absent)?],
+            mutations: vec![put(
+                records::ORG_CREATE_ACCOUNT,
+                &request.id,
+                &request,
+                Expect::Absent,
+            )?],
         });
     }
     let account_id = loop {
@@ -301,7 +328,12 @@ pub fn create_account(call: &Call<'_>, input: CreateAccountInput) -> Result<Outc
                 &role,
                 Expect::Absent,
             )?,
-            put(records::ORG_CREATE_ACCOUNT, &request.id, &request, Expect::Absent)?,
+            put(
+                records::ORG_CREATE_ACCOUNT,
+                &request.id,
+                &request,
+                Expect::Absent,
+            )?,
         ],
     })
 }
@@ -374,7 +406,10 @@ pub fn list_accounts(call: &Call<'_>, input: ListInput) -> Result<Outcome, Servi
     Ok(Outcome::output(page))
 }
 
-pub fn list_accounts_for_parent(call: &Call<'_>, input: ParentInput) -> Result<Outcome, ServiceError> {
+pub fn list_accounts_for_parent(
+    call: &Call<'_>,
+    input: ParentInput,
+) -> Result<Outcome, ServiceError> {
     let view = call.plane.view();
     let org = managed(&view, call)?;
     check_parent(&view, org, &input.parent_id, "ParentNotFoundException")?;
@@ -395,7 +430,12 @@ pub fn move_account(call: &Call<'_>, input: MoveAccountInput) -> Result<Outcome,
     let view = call.plane.view();
     let org = managed(&view, call)?;
     let mut account = member(&view, org, &input.account_id)?.clone();
-    check_parent(&view, org, &input.source_parent_id, "SourceParentNotFoundException")?;
+    check_parent(
+        &view,
+        org,
+        &input.source_parent_id,
+        "SourceParentNotFoundException",
+    )?;
     check_parent(
         &view,
         org,
@@ -789,9 +829,15 @@ pub fn list_tags(call: &Call<'_>, input: TagInput) -> Result<Outcome, ServiceErr
         policy.tags.clone()
     } else {
         let account = member(&view, org, &input.resource_id).map_err(|_| target_not_found())?;
-        account.membership.as_ref().map(|m| m.tags.clone()).unwrap_or_default()
+        account
+            .membership
+            .as_ref()
+            .map(|m| m.tags.clone())
+            .unwrap_or_default()
     };
-    let page = input.paging.page(&tags, |t| t.key.clone(), "Tags", |t| json!(t))?;
+    let page = input
+        .paging
+        .page(&tags, |t| t.key.clone(), "Tags", |t| json!(t))?;
     Ok(Outcome::output(page))
 }
 
@@ -807,16 +853,28 @@ fn retag(
         let mut org = org.clone();
         change(&mut org.root_tags);
         put(records::ORGANIZATION, &org.id, &org, Expect::Any)?
-    } else if let Some(ou) = view.org.units.get(resource_id).filter(|u| u.organization_id == org.id) {
+    } else if let Some(ou) = view
+        .org
+        .units
+        .get(resource_id)
+        .filter(|u| u.organization_id == org.id)
+    {
         let mut ou = ou.clone();
         change(&mut ou.tags);
         put(records::ORG_UNIT, &ou.id, &ou, Expect::Any)?
-    } else if let Some(policy) = view.org.policies.get(resource_id).filter(|p| p.organization_id == org.id) {
+    } else if let Some(policy) = view
+        .org
+        .policies
+        .get(resource_id)
+        .filter(|p| p.organization_id == org.id)
+    {
         let mut policy = policy.clone();
         change(&mut policy.tags);
         put(records::ORG_POLICY, &policy.id, &policy, Expect::Any)?
     } else {
-        let mut account = member(&view, org, resource_id).map_err(|_| target_not_found())?.clone();
+        let mut account = member(&view, org, resource_id)
+            .map_err(|_| target_not_found())?
+            .clone();
         if let Some(m) = account.membership.as_mut() {
             change(&mut m.tags);
         }
@@ -826,7 +884,10 @@ fn retag(
 }
 
 /// The accounts in `org`.
-pub(super) fn accounts_of<'v>(view: &'v View, org: &'v Organization) -> impl Iterator<Item = &'v Account> {
+pub(super) fn accounts_of<'v>(
+    view: &'v View,
+    org: &'v Organization,
+) -> impl Iterator<Item = &'v Account> {
     view.accounts.values().filter(move |a| {
         a.membership
             .as_ref()
@@ -839,7 +900,10 @@ pub(super) fn units_of<'v>(
     view: &'v View,
     org: &'v Organization,
 ) -> impl Iterator<Item = &'v OrganizationalUnit> {
-    view.org.units.values().filter(move |u| u.organization_id == org.id)
+    view.org
+        .units
+        .values()
+        .filter(move |u| u.organization_id == org.id)
 }
 
 fn parent_of(account: &Account) -> Option<&str> {
@@ -861,7 +925,12 @@ pub(super) fn default_policies(org: &Organization) -> Vec<String> {
 }
 
 /// `parent_id` is the root or an OU of `org`, or the error named `code`.
-fn check_parent(view: &View, org: &Organization, parent_id: &str, code: &'static str) -> Result<(), ServiceError> {
+fn check_parent(
+    view: &View,
+    org: &Organization,
+    parent_id: &str,
+    code: &'static str,
+) -> Result<(), ServiceError> {
     let exists = parent_id == org.root_id
         || view
             .org

@@ -311,7 +311,10 @@ impl View {
         if key.root {
             return Some(Credentials {
                 secret_access_key: entry.secret.clone(),
-                caller: Arc::new(Caller::root(&key.account_id, Some(key.access_key_id.clone()))),
+                caller: Arc::new(Caller::root(
+                    &key.account_id,
+                    Some(key.access_key_id.clone()),
+                )),
             });
         }
         let user = self.user(&key.account_id, &key.user_name)?;

@@ -81,10 +81,7 @@ impl OrgView {
     pub fn policy_content(&self, id: &str) -> Option<(&str, &str)> {
         match self.policies.get(id) {
             Some(p) => Some((p.policy_type.as_str(), p.content.as_str())),
-            None => AWS_POLICIES
-                .iter()
-                .find(|p| p.0 == id)
-                .map(|p| (p.2, p.4)),
+            None => AWS_POLICIES.iter().find(|p| p.0 == id).map(|p| (p.2, p.4)),
         }
     }
 
@@ -124,7 +121,9 @@ impl OrgView {
                 if level == org.root_id {
                     &org.root_policies
                 } else {
-                    self.units.get(level).map_or(&[][..], |u| u.policies.as_slice())
+                    self.units
+                        .get(level)
+                        .map_or(&[][..], |u| u.policies.as_slice())
                 }
             };
             let mut levels: Vec<&[String]> = ancestry.iter().map(|l| attached_at(l)).collect();
