@@ -274,3 +274,13 @@ def test_expired_credentials_get_expired_token(workspace):
                                "The security token included in the request is expired")
     # Long-term credentials are unaffected.
     assert restarted.client("sts", key_id, secret).get_caller_identity()
+
+
+def test_decode_authorization_message_refuses_messages_rampart_did_not_issue(account):
+    server, iam, acct = account
+    sts = server.client("sts", *user_with_key(server, iam, "yara", allow(
+        "sts:DecodeAuthorizationMessage")))
+    assert error_of(sts.decode_authorization_message, EncodedMessage="bm90LWEtbWVzc2FnZQ==")[0] == (
+        "InvalidAuthorizationMessageException")
+    plain = server.client("sts", *user_with_key(server, iam, "zed"))
+    assert error_of(plain.decode_authorization_message, EncodedMessage="x")[0] == "AccessDenied"

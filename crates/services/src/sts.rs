@@ -46,6 +46,7 @@ pub async fn handle(
         "GetSessionToken" => get_session_token(call, from_canonical(input)?),
         "GetFederationToken" => get_federation_token(call, from_canonical(input)?),
         "GetAccessKeyInfo" => get_access_key_info(call, from_canonical(input)?),
+        "DecodeAuthorizationMessage" => decode_authorization_message(),
         "AssumeRoleWithWebIdentity" => {
             crate::sts_federation::assume_role_with_web_identity(call, input)
         }
@@ -335,6 +336,17 @@ fn get_access_key_info(
             )
         })?;
     Ok(Outcome::output(json!({ "Account": account })))
+}
+
+/// Decodes the encoded authorization message some AWS services attach to a denial.
+/// No rampart service attaches one (IAM, STS, KMS and Organizations do not in AWS
+/// either), so every message is one rampart did not issue, and AWS answers that with
+/// InvalidAuthorizationMessageException.
+fn decode_authorization_message() -> Result<Outcome, ServiceError> {
+    Err(ServiceError::modeled(
+        "InvalidAuthorizationMessageException",
+        "The error message is not a valid encoded authorization message.",
+    ))
 }
 
 /// A session being issued, with its secret and token (shown once, in the output).
