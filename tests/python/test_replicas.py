@@ -99,3 +99,38 @@ def test_policy_changes_and_sessions_reach_the_other_replica(workspace, postgres
             assert e.response["Error"]["Code"] == "InvalidClientTokenId"
             return False
     assert wait_for(session_works, timeout=1.0)
+
+
+def test_an_scp_attached_through_one_replica_binds_on_the_other(workspace, postgres_url):
+    import json
+    key_id, secret = workspace.init("--database-url", postgres_url)
+    a = workspace.serve("--database-url", postgres_url)
+    b = workspace.serve("--database-url", postgres_url)
+    org = a.client("organizations", key_id, secret)
+    org.create_organization()
+    root = org.list_roots()["Roots"][0]["Id"]
+    org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+    status = org.create_account(Email="m@example.com", AccountName="m")["CreateAccountStatus"]
+    member = org.describe_create_account_status(CreateAccountRequestId=status["Id"])[
+        "CreateAccountStatus"]["AccountId"]
+
+    def member_trail_on_b():
+        credentials = b.client("sts", key_id, secret).assume_role(
+            RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole",
+            RoleSessionName="s1")["Credentials"]
+        trail = b.client("cloudtrail", credentials["AccessKeyId"],
+                         credentials["SecretAccessKey"], credentials["SessionToken"])
+        try:
+            trail.lookup_events()
+            return True
+        except botocore.exceptions.ClientError as e:
+            assert e.response["Error"]["Code"] == "AccessDeniedException"
+            return False
+
+    assert wait_for(member_trail_on_b, timeout=1.0)
+    deny = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "cloudtrail:*", "Resource": "*"}]})
+    policy = org.create_policy(Name="no-trail", Description="", Type="SERVICE_CONTROL_POLICY",
+                               Content=deny)["Policy"]["PolicySummary"]["Id"]
+    org.attach_policy(PolicyId=policy, TargetId=member)
+    assert wait_for(lambda: not member_trail_on_b(), timeout=1.0)
