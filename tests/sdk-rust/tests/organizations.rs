@@ -31,7 +31,14 @@ async fn an_scp_on_an_ou_binds_its_member_accounts_not_the_management_account() 
         .unwrap()
         .organization
         .unwrap();
-    let root = org.list_roots().send().await.unwrap().roots.unwrap().remove(0);
+    let root = org
+        .list_roots()
+        .send()
+        .await
+        .unwrap()
+        .roots
+        .unwrap()
+        .remove(0);
     let root_id = root.id.unwrap();
     org.enable_policy_type()
         .root_id(&root_id)

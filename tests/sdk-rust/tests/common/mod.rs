@@ -130,7 +130,6 @@ pub fn sts(server: &Server, credentials: Credentials) -> aws_sdk_sts::Client {
     aws_sdk_sts::Client::from_conf(config)
 }
 
-
 pub fn organizations(server: &Server, credentials: Credentials) -> aws_sdk_organizations::Client {
     let config = aws_sdk_organizations::Config::builder()
         .endpoint_url(&server.endpoint)
@@ -138,4 +137,13 @@ pub fn organizations(server: &Server, credentials: Credentials) -> aws_sdk_organ
         .credentials_provider(credentials)
         .build();
     aws_sdk_organizations::Client::from_conf(config)
+}
+
+pub fn kms(server: &Server, credentials: Credentials) -> aws_sdk_kms::Client {
+    let config = aws_sdk_kms::Config::builder()
+        .endpoint_url(&server.endpoint)
+        .region(aws_sdk_kms::config::Region::new("us-east-1"))
+        .credentials_provider(credentials)
+        .build();
+    aws_sdk_kms::Client::from_conf(config)
 }
