@@ -169,16 +169,7 @@ pub fn delete(call: &Call<'_>, input: GroupInput) -> Result<Outcome, ServiceErro
             "Cannot delete entity, must remove users from group first.",
         ));
     }
-    if !group.permissions.attached_policies.is_empty() {
-        return Err(delete_conflict(
-            "Cannot delete entity, must detach all policies first.",
-        ));
-    }
-    if !group.permissions.inline_policies.is_empty() {
-        return Err(delete_conflict(
-            "Cannot delete entity, must delete policies first.",
-        ));
-    }
+    super::permissions::check_none_left(&group.permissions)?;
     Ok(Outcome::changed(vec![entity::remove(group)]))
 }
 

@@ -14,6 +14,7 @@ use super::{check_document, encode_document, limit_exceeded, no_such_entity};
 use crate::aws_managed;
 use crate::call::{Call, Outcome};
 use crate::error::ServiceError;
+use crate::records::Permissions;
 use crate::view::{View, parse_policy_arn};
 
 /// The entity an operation names: `UserName`, `GroupName` or `RoleName`.
@@ -208,6 +209,21 @@ pub fn delete_boundary<T: Bounded>(call: &Call<'_>, input: Named) -> Result<Outc
     let mut holder = find::<T>(call, &view, &input)?.clone();
     *holder.boundary_mut() = None;
     Ok(Outcome::changed(vec![entity::put(&holder, Expect::Any)?]))
+}
+
+/// An entity can be deleted only once it holds no policies, as AWS requires.
+pub(super) fn check_none_left(permissions: &Permissions) -> Result<(), ServiceError> {
+    if !permissions.attached_policies.is_empty() {
+        return Err(super::delete_conflict(
+            "Cannot delete entity, must detach all policies first.",
+        ));
+    }
+    if !permissions.inline_policies.is_empty() {
+        return Err(super::delete_conflict(
+            "Cannot delete entity, must delete policies first.",
+        ));
+    }
+    Ok(())
 }
 
 /// A permissions boundary must be an existing managed policy.

@@ -176,16 +176,7 @@ pub fn delete(call: &Call<'_>, input: RoleInput) -> Result<Outcome, ServiceError
             "Cannot delete entity, must remove roles from instance profile first.",
         ));
     }
-    if !role.permissions.attached_policies.is_empty() {
-        return Err(delete_conflict(
-            "Cannot delete entity, must detach all policies first.",
-        ));
-    }
-    if !role.permissions.inline_policies.is_empty() {
-        return Err(delete_conflict(
-            "Cannot delete entity, must delete policies first.",
-        ));
-    }
+    super::permissions::check_none_left(&role.permissions)?;
     Ok(Outcome::changed(vec![entity::remove(role)]))
 }
 

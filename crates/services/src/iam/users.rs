@@ -179,16 +179,7 @@ pub fn delete(call: &Call<'_>, input: UserNameInput) -> Result<Outcome, ServiceE
             "Cannot delete entity, must delete MFA device first.",
         ));
     }
-    if !user.permissions.attached_policies.is_empty() {
-        return Err(delete_conflict(
-            "Cannot delete entity, must detach all policies first.",
-        ));
-    }
-    if !user.permissions.inline_policies.is_empty() {
-        return Err(delete_conflict(
-            "Cannot delete entity, must delete policies first.",
-        ));
-    }
+    super::permissions::check_none_left(&user.permissions)?;
     Ok(Outcome::changed(vec![entity::remove(user)]))
 }
 
