@@ -537,3 +537,27 @@ def test_aws_encryption_sdk_round_trip(admin, kms, monkeypatch):
     kms.disable_key(KeyId=arn)
     with pytest.raises(aws_encryption_sdk.exceptions.AWSEncryptionSDKClientError):
         client.decrypt(source=ciphertext, key_provider=provider)
+
+
+def test_imported_material_expires_at_valid_to(kms):
+    import datetime
+    import time
+    key_id = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    params = kms.get_parameters_for_import(KeyId=key_id, WrappingAlgorithm="RSAES_OAEP_SHA_256",
+                                           WrappingKeySpec="RSA_2048")
+    wrapping = serialization.load_der_public_key(params["PublicKey"])
+    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    valid_to = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=3)
+    kms.import_key_material(KeyId=key_id, ImportToken=params["ImportToken"],
+                            EncryptedKeyMaterial=wrapping.encrypt(bytes(range(32)), oaep),
+                            ExpirationModel="KEY_MATERIAL_EXPIRES", ValidTo=valid_to)
+    blob = kms.encrypt(KeyId=key_id, Plaintext=b"short-lived")["CiphertextBlob"]
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
+    time.sleep(max(0.0, (valid_to - datetime.datetime.now(datetime.timezone.utc)).total_seconds()) + 1.1)
+    meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+    assert meta["KeyState"] == "PendingImport" and meta["Enabled"] is False
+    for call in (lambda: kms.decrypt(CiphertextBlob=blob),
+                 lambda: kms.encrypt(KeyId=key_id, Plaintext=b"x")):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert code(e) == "KMSInvalidStateException"

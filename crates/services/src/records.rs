@@ -611,6 +611,19 @@ pub struct KmsKey {
     pub imported_material_id: Option<String>,
 }
 
+impl KmsKey {
+    /// The key's state at `now`: imported key material that has reached its
+    /// `ValidTo` is gone, and the key is `PendingImport` until new material comes.
+    pub fn state_at(&self, now: i64) -> &str {
+        let expired = self.valid_to.is_some_and(|t| t <= now);
+        if expired && matches!(self.state.as_str(), "Enabled" | "Disabled") {
+            "PendingImport"
+        } else {
+            &self.state
+        }
+    }
+}
+
 /// A tag of a KMS key (KMS spells its members `TagKey` and `TagValue`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "PascalCase")]

@@ -164,7 +164,7 @@ fn encryption_key<'v>(
     operation: &str,
 ) -> Result<&'v KeyEntry, ServiceError> {
     let entry = resolve(view, call, key_ref)?;
-    check_usable(entry)?;
+    check_usable(entry, call.now.timestamp())?;
     check_usage(entry, "ENCRYPT_DECRYPT", operation)?;
     Ok(entry)
 }
@@ -200,7 +200,7 @@ pub struct EncryptInput {
 pub fn encrypt(call: &Call<'_>, input: EncryptInput) -> Result<Outcome, ServiceError> {
     let view = call.plane.view();
     let entry = resolve(&view, call, &input.key_id)?;
-    check_usable(entry)?;
+    check_usable(entry, call.now.timestamp())?;
     check_usage(entry, "ENCRYPT_DECRYPT", "Encrypt")?;
     let plaintext = Zeroizing::new(unb64(&input.plaintext)?);
     let spec = spec_of(entry)?;
@@ -308,7 +308,7 @@ fn decrypt_blob<'v>(
             ));
         }
     }
-    check_usable(named)?;
+    check_usable(named, call.now.timestamp())?;
     check_usage(named, "ENCRYPT_DECRYPT", operation)?;
     let plain = open(named, &envelope, context)?;
     let material_id = named
@@ -574,7 +574,7 @@ fn signing<'v>(
     operation: &str,
 ) -> Result<(&'v KeyEntry, Spec, Vec<u8>), ServiceError> {
     let entry = resolve(view, call, &input.key_id)?;
-    check_usable(entry)?;
+    check_usable(entry, call.now.timestamp())?;
     check_usage(entry, "SIGN_VERIFY", operation)?;
     let spec = spec_of(entry)?;
     if !spec
@@ -646,7 +646,7 @@ pub struct KeyInput {
 pub fn get_public_key(call: &Call<'_>, input: KeyInput) -> Result<Outcome, ServiceError> {
     let view = call.plane.view();
     let entry = resolve(&view, call, &input.key_id)?;
-    check_usable(entry)?;
+    check_usable(entry, call.now.timestamp())?;
     let spec = spec_of(entry)?;
     if !spec.is_asymmetric() {
         return Err(error(
@@ -688,7 +688,7 @@ fn mac_of(
 ) -> Result<(String, Vec<u8>), ServiceError> {
     let view = call.plane.view();
     let entry = resolve(&view, call, &input.key_id)?;
-    check_usable(entry)?;
+    check_usable(entry, call.now.timestamp())?;
     check_usage(entry, "GENERATE_VERIFY_MAC", operation)?;
     let spec = spec_of(entry)?;
     if !spec

@@ -44,19 +44,20 @@ pub fn default_policy(account_id: &str) -> String {
     .to_string()
 }
 
-/// DescribeKey's KeyMetadata.
-pub fn metadata(entry: &KeyEntry) -> Value {
+/// DescribeKey's KeyMetadata at `now`.
+pub fn metadata(entry: &KeyEntry, now: i64) -> Value {
     let key = &entry.key;
+    let state = key.state_at(now);
     let spec = Spec::parse(&key.key_spec);
     let mut m = json!({
         "AWSAccountId": key.account_id,
         "KeyId": key.key_id,
         "Arn": entry.arn(),
         "CreationDate": key.created,
-        "Enabled": key.state == "Enabled",
+        "Enabled": state == "Enabled",
         "Description": key.description,
         "KeyUsage": key.key_usage,
-        "KeyState": key.state,
+        "KeyState": state,
         "Origin": key.origin,
         "KeyManager": "CUSTOMER",
         "CustomerMasterKeySpec": key.key_spec,
@@ -198,7 +199,7 @@ pub fn create(call: &Call<'_>, input: CreateKeyInput) -> Result<Outcome, Service
         import_key: None,
     };
     Ok(Outcome {
-        output: json!({ "KeyMetadata": metadata(&entry) }),
+        output: json!({ "KeyMetadata": metadata(&entry, call.now.timestamp()) }),
         mutations: vec![mutation],
     })
 }
@@ -258,7 +259,9 @@ pub struct KeyInput {
 pub fn describe(call: &Call<'_>, input: KeyInput) -> Result<Outcome, ServiceError> {
     let view = call.plane.view();
     let entry = resolve(&view, call, &input.key_id)?;
-    Ok(Outcome::output(json!({ "KeyMetadata": metadata(entry) })))
+    Ok(Outcome::output(
+        json!({ "KeyMetadata": metadata(entry, call.now.timestamp()) }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -459,8 +462,8 @@ pub fn list_tags(call: &Call<'_>, input: ListTagsInput) -> Result<Outcome, Servi
 }
 
 /// Refuses rotation for keys that do not rotate (asymmetric, HMAC, imported).
-fn check_rotatable(entry: &KeyEntry) -> Result<(), ServiceError> {
-    super::check_usable(entry)?;
+fn check_rotatable(entry: &KeyEntry, now: i64) -> Result<(), ServiceError> {
+    super::check_usable(entry, now)?;
     if entry.key.key_spec != "SYMMETRIC_DEFAULT" || entry.key.origin != "AWS_KMS" {
         return Err(error(
             "UnsupportedOperationException",
@@ -489,13 +492,15 @@ pub fn enable_rotation(call: &Call<'_>, input: RotationInput) -> Result<Outcome,
         )));
     }
     update(call, &input.key_id, |entry, key| {
-        if key.key_spec != "SYMMETRIC_DEFAULT" && super::check_usable(entry).is_ok() {
+        if key.key_spec != "SYMMETRIC_DEFAULT"
+            && super::check_usable(entry, call.now.timestamp()).is_ok()
+        {
             return Err(error(
                 "UnsupportedOperationException",
                 format!("{} key spec is not valid for this operation.", entry.arn()),
             ));
         }
-        check_rotatable(entry)?;
+        check_rotatable(entry, call.now.timestamp())?;
         key.rotation_enabled = true;
         key.rotation_period_days = Some(days);
         key.next_rotation = Some(call.now.timestamp() + days * DAY);
@@ -506,7 +511,7 @@ pub fn enable_rotation(call: &Call<'_>, input: RotationInput) -> Result<Outcome,
 
 pub fn disable_rotation(call: &Call<'_>, input: KeyInput) -> Result<Outcome, ServiceError> {
     update(call, &input.key_id, |entry, key| {
-        check_rotatable(entry)?;
+        check_rotatable(entry, call.now.timestamp())?;
         key.rotation_enabled = false;
         key.next_rotation = None;
         Ok(())
@@ -532,7 +537,7 @@ pub fn rotation_status(call: &Call<'_>, input: KeyInput) -> Result<Outcome, Serv
 
 pub fn rotate_on_demand(call: &Call<'_>, input: KeyInput) -> Result<Outcome, ServiceError> {
     let (key, mut outcome) = update(call, &input.key_id, |entry, key| {
-        check_rotatable(entry)?;
+        check_rotatable(entry, call.now.timestamp())?;
         let on_demand = key
             .materials
             .iter()

@@ -172,10 +172,10 @@ fn not_found_message(account: &str, region: &str, key_ref: &str) -> ServiceError
     ))
 }
 
-/// Refuses a key that cannot be used for cryptographic operations now.
-pub(crate) fn check_usable(entry: &KeyEntry) -> Result<(), ServiceError> {
+/// Refuses a key that cannot be used for cryptographic operations at `now`.
+pub(crate) fn check_usable(entry: &KeyEntry, now: i64) -> Result<(), ServiceError> {
     let arn = entry.arn();
-    match entry.key.state.as_str() {
+    match entry.key.state_at(now) {
         "Enabled" => Ok(()),
         "Disabled" => Err(error("DisabledException", format!("{arn} is disabled."))),
         "PendingDeletion" => Err(error(
