@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use rampart_protocol::HttpRequest;
-use rampart_protocol::sigv4::{self, AuthError, SignedRequest, SigningKey};
+use rampart_protocol::sigv4::{self, AuthError, SignedRequest};
 use rampart_services::{Caller, ControlPlane};
 
 /// The principal that signed `request`.
@@ -20,12 +20,7 @@ pub fn authenticate(
     let signed = signed.ok_or(AuthError::MissingAuthenticationToken)?;
     match plane.credentials(&signed.access_key_id) {
         Some(credentials) => {
-            let key = SigningKey::derive(
-                &credentials.secret_access_key,
-                &signed.scope_date,
-                &signed.region,
-                &signed.service,
-            );
+            let key = crate::signing_keys::signing_key(&credentials.secret_access_key, signed);
             sigv4::verify(request, signed, &key, now)?;
             if let Some(session) = &credentials.caller.session {
                 // Temporary credentials are only good with their own session token,

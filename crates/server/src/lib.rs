@@ -10,6 +10,7 @@ mod admin;
 mod authenticate;
 mod oidc_keys;
 mod pipeline;
+mod signing_keys;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

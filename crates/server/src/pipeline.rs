@@ -131,7 +131,7 @@ impl RequestContext<'_> {
             Err(e) => return self.fail(&route, &call, Some(&input), to_aws(&route, e)),
         };
         let read_only = outcome.mutations.is_empty();
-        let event = self.event(
+        let event = self.api_call(
             &route,
             &call,
             Some(&input),
@@ -140,7 +140,7 @@ impl RequestContext<'_> {
             None,
         );
         if read_only {
-            if let Err(throttled) = self.record(&route, event) {
+            if let Err(throttled) = self.record(&route, audit::prepared_event(event)) {
                 return rampart_protocol::serialize_error(
                     route.service,
                     &throttled,
@@ -151,7 +151,7 @@ impl RequestContext<'_> {
             .plane
             .commit(Batch {
                 mutations: outcome.mutations,
-                audit: vec![event],
+                audit: vec![audit::event(event)],
             })
             .await
         {
@@ -172,15 +172,20 @@ impl RequestContext<'_> {
         input: Option<&serde_json::Value>,
         error: AwsError,
     ) -> HttpResponse {
-        let event = self.event(route, call, input, true, None, Some(&error));
+        let event =
+            audit::prepared_event(self.api_call(route, call, input, true, None, Some(&error)));
         let error = self.record(route, event).err().unwrap_or(error);
         rampart_protocol::serialize_error(route.service, &error, self.request_id)
     }
 
     /// Queues an audit event. A call that cannot be recorded is not served: when the
     /// queue is full (the store is slower than the traffic) the caller is throttled.
-    fn record(&self, route: &Route, event: rampart_store::AuditEvent) -> Result<(), AwsError> {
-        self.plane.audit().record(event).map_err(|error| {
+    fn record(
+        &self,
+        route: &Route,
+        event: rampart_store::PreparedAuditEvent,
+    ) -> Result<(), AwsError> {
+        self.plane.audit().record_prepared(event).map_err(|error| {
             tracing::warn!(%error, "audit event not queued; throttling the call");
             let code = match route.service.protocol() {
                 Protocol::Query | Protocol::Ec2 => "Throttling",
@@ -190,17 +195,17 @@ impl RequestContext<'_> {
         })
     }
 
-    /// The CloudTrail event of this call, secrets redacted by the model.
-    fn event(
-        &self,
-        route: &Route,
-        call: &Call<'_>,
+    /// What CloudTrail records of this call, secrets redacted by the model.
+    fn api_call<'c>(
+        &'c self,
+        route: &'c Route,
+        call: &'c Call<'_>,
         input: Option<&serde_json::Value>,
         read_only: bool,
         output: Option<&serde_json::Value>,
-        error: Option<&AwsError>,
-    ) -> rampart_store::AuditEvent {
-        audit::event(ApiCall {
+        error: Option<&'c AwsError>,
+    ) -> ApiCall<'c> {
+        ApiCall {
             caller: call.caller,
             service: &route.service.metadata.endpoint_prefix,
             event_name: &route.operation().name,
@@ -214,7 +219,7 @@ impl RequestContext<'_> {
             error: error.map(|e| (e.code.as_ref(), e.message.as_str())),
             resources: Vec::new(),
             time: call.now,
-        })
+        }
     }
 }
 

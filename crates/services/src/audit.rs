@@ -1,9 +1,11 @@
 //! Turns one API call into its CloudTrail event: the record `LookupEvents` returns as
 //! `CloudTrailEvent`, and the fields it filters on.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, SecondsFormat, Utc};
-use rampart_store::AuditEvent;
-use serde_json::{Value, json};
+use rampart_store::{AuditEvent, PreparedAuditEvent, write_canonical_json, write_json_string};
+use serde_json::Value;
 
 use crate::caller::Caller;
 
@@ -28,48 +30,71 @@ pub struct ApiCall<'a> {
     pub time: DateTime<Utc>,
 }
 
-/// The CloudTrail event of `call`.
+/// The CloudTrail event of `call`, its record as a JSON tree (what a commit carries).
 pub fn event(call: ApiCall<'_>) -> AuditEvent {
+    prepared_event(call).into_event()
+}
+
+/// The CloudTrail event of `call`, its record written directly as canonical JSON (sorted
+/// keys, compact: what the store hashes and keeps), without building a JSON tree: what
+/// the request path queues for the audit writer.
+pub fn prepared_event(call: ApiCall<'_>) -> PreparedAuditEvent {
     let event_id = uuid::Uuid::new_v4().to_string();
     let event_source = format!("{}.amazonaws.com", call.service);
     let caller = call.caller;
-    let mut identity = json!({
-        "type": caller.principal_type.cloudtrail_name(),
-        "principalId": caller.user_id,
-        "arn": caller.arn,
-        "accountId": caller.account_id,
-    });
-    if let Some(key) = &caller.access_key_id {
-        identity["accessKeyId"] = json!(key);
-    }
-    if let Some(name) = &caller.user_name {
-        identity["userName"] = json!(name);
-    }
-    let mut record = json!({
-        "eventVersion": "1.08",
-        "userIdentity": identity,
-        "eventTime": call.time.to_rfc3339_opts(SecondsFormat::Secs, true),
-        "eventSource": event_source,
-        "eventName": call.event_name,
-        "awsRegion": call.region,
-        "sourceIPAddress": call.source_ip,
-        "userAgent": call.user_agent,
-        "requestParameters": call.request_parameters.map(lower_camel_keys),
-        "responseElements": call.response_elements.map(lower_camel_keys),
-        "requestID": call.request_id,
-        "eventID": event_id,
-        "readOnly": call.read_only,
-        "resources": call.resources.iter().map(|(t, n)| json!({"type": t, "ARN": n})).collect::<Vec<_>>(),
-        "eventType": "AwsApiCall",
-        "managementEvent": true,
-        "recipientAccountId": caller.account_id,
-        "eventCategory": "Management",
-    });
+    let event_time = call.time.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let mut r = Record::new();
+    // Keys in bytewise order (the test below checks that the result is canonical).
+    r.key("awsRegion").string(call.region);
     if let Some((code, message)) = call.error {
-        record["errorCode"] = json!(code);
-        record["errorMessage"] = json!(message);
+        r.key("errorCode").string(code);
+        r.key("errorMessage").string(message);
     }
-    AuditEvent {
+    r.key("eventCategory").string("Management");
+    r.key("eventID").string(&event_id);
+    r.key("eventName").string(call.event_name);
+    r.key("eventSource").string(&event_source);
+    r.key("eventTime").string(&event_time);
+    r.key("eventType").string("AwsApiCall");
+    r.key("eventVersion").string("1.08");
+    r.key("managementEvent").raw(b"true");
+    r.key("readOnly")
+        .raw(if call.read_only { b"true" } else { b"false" });
+    r.key("recipientAccountId").string(&caller.account_id);
+    r.key("requestID").string(call.request_id);
+    r.key("requestParameters");
+    r.lower_camel(call.request_parameters.as_ref());
+    r.key("resources").raw(b"[");
+    for (i, (t, n)) in call.resources.iter().enumerate() {
+        if i > 0 {
+            r.raw(b",");
+        }
+        r.raw(b"{\"ARN\":")
+            .string(n)
+            .raw(b",\"type\":")
+            .string(t)
+            .raw(b"}");
+    }
+    r.raw(b"]");
+    r.key("responseElements");
+    r.lower_camel(call.response_elements.as_ref());
+    r.key("sourceIPAddress").string(call.source_ip);
+    r.key("userAgent").string(call.user_agent);
+    r.key("userIdentity").raw(b"{");
+    if let Some(key) = &caller.access_key_id {
+        r.raw(b"\"accessKeyId\":").string(key).raw(b",");
+    }
+    r.raw(b"\"accountId\":").string(&caller.account_id);
+    r.raw(b",\"arn\":").string(&caller.arn);
+    r.raw(b",\"principalId\":").string(&caller.user_id);
+    r.raw(b",\"type\":")
+        .string(caller.principal_type.cloudtrail_name());
+    if let Some(name) = &caller.user_name {
+        r.raw(b",\"userName\":").string(name);
+    }
+    r.raw(b"}");
+    let record = r.finish();
+    let event = AuditEvent {
         event_id,
         event_time: call.time,
         account_id: caller.account_id.clone(),
@@ -81,34 +106,115 @@ pub fn event(call: ApiCall<'_>) -> AuditEvent {
         access_key_id: caller.access_key_id.clone(),
         read_only: call.read_only,
         resources: call.resources,
-        record,
+        record: Value::Null,
+    };
+    PreparedAuditEvent::with_canonical_record(event, &record)
+}
+
+/// A JSON object written key by key, in the order given (the caller keeps it sorted).
+struct Record {
+    out: Vec<u8>,
+    first: bool,
+}
+
+impl Record {
+    fn new() -> Self {
+        let mut out = Vec::with_capacity(1024);
+        out.push(b'{');
+        Record { out, first: true }
+    }
+
+    fn key(&mut self, key: &str) -> &mut Self {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        write_json_string(&mut self.out, key);
+        self.out.push(b':');
+        self
+    }
+
+    fn string(&mut self, s: &str) -> &mut Self {
+        write_json_string(&mut self.out, s);
+        self
+    }
+
+    fn raw(&mut self, bytes: &[u8]) -> &mut Self {
+        self.out.extend_from_slice(bytes);
+        self
+    }
+
+    /// `value` (or null) in canonical form, with lower camel case keys.
+    fn lower_camel(&mut self, value: Option<&Value>) {
+        match value {
+            Some(v) => write_lower_camel(&mut self.out, v),
+            None => self.out.extend_from_slice(b"null"),
+        }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.out.push(b'}');
+        self.out
     }
 }
 
 /// CloudTrail spells request parameters in lower camel case (`userName`), where the
-/// wire models use Pascal case (`UserName`).
-fn lower_camel_keys(value: Value) -> Value {
+/// wire models use Pascal case (`UserName`). Writes `value` canonically with its keys so
+/// renamed (sorted again; of two keys that become equal, the later one wins, as when
+/// collecting into a map).
+fn write_lower_camel(out: &mut Vec<u8>, value: &Value) {
     match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| {
-                    let mut chars = k.chars();
-                    let key = match chars.next() {
-                        Some(first) => first.to_lowercase().chain(chars).collect(),
-                        None => k,
-                    };
-                    (key, lower_camel_keys(v))
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(lower_camel_keys).collect()),
-        other => other,
+        Value::Object(map) => {
+            let mut entries: Vec<(Cow<'_, str>, &Value)> =
+                map.iter().map(|(k, v)| (lower_first(k), v)).collect();
+            if !entries.is_sorted_by(|a, b| a.0 < b.0) {
+                // Stable: equal keys keep their order, the last one is kept below.
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+            }
+            out.push(b'{');
+            let mut first = true;
+            for (i, (k, v)) in entries.iter().enumerate() {
+                if entries.get(i + 1).is_some_and(|next| next.0 == *k) {
+                    continue;
+                }
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                write_json_string(out, k);
+                out.push(b':');
+                write_lower_camel(out, v);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_lower_camel(out, item);
+            }
+            out.push(b']');
+        }
+        other => write_canonical_json(out, other),
+    }
+}
+
+fn lower_first(k: &str) -> Cow<'_, str> {
+    let mut chars = k.chars();
+    match chars.next() {
+        Some(first) if first.is_lowercase() || !first.is_alphabetic() => Cow::Borrowed(k),
+        Some(first) if first.to_lowercase().eq(std::iter::once(first)) => Cow::Borrowed(k),
+        Some(first) => Cow::Owned(first.to_lowercase().chain(chars).collect()),
+        None => Cow::Borrowed(k),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn record_has_cloudtrail_fields_and_lower_camel_parameters() {
@@ -140,5 +246,90 @@ mod tests {
         assert_eq!(r["recipientAccountId"], "123456789012");
         assert_eq!(event.username.as_deref(), Some("root"));
         assert!(!event.read_only);
+    }
+
+    /// Every shape of record the writer produces is canonical JSON (in debug builds
+    /// `with_canonical_record` asserts it) with the fields CloudTrail gives.
+    #[test]
+    fn directly_written_records_are_canonical_with_every_field() {
+        let mut user = Caller::root("123456789012", Some("AKIAUSER".into()));
+        user.principal_type = crate::caller::PrincipalType::IamUser;
+        user.user_name = Some("alice \"the\" admin".into());
+        let params = json!({
+            "UserName": "bob", "Tags": [{"Key": "a", "Value": "é\n"}], "path": "/",
+            "Zeta": {"Inner": [1, 2.5, null, true]}, "Dup": 1, "dup": 2, "_x": "y",
+        });
+        for (caller, error, resources) in [
+            (&user, None, vec![]),
+            (
+                &user,
+                Some(("AccessDenied", "User: x is not authorized")),
+                vec![(
+                    "AWS::IAM::User".to_owned(),
+                    "arn:aws:iam::123456789012:user/bob".to_owned(),
+                )],
+            ),
+        ] {
+            let prepared = prepared_event(ApiCall {
+                caller,
+                service: "iam",
+                event_name: "TagUser",
+                region: "us-east-1",
+                source_ip: "127.0.0.1",
+                user_agent: "Boto3/1 \u{1F600}",
+                request_id: "req-2",
+                read_only: error.is_some(),
+                request_parameters: Some(params.clone()),
+                response_elements: Some(json!({"User": {"UserName": "bob"}})),
+                error,
+                resources: resources.clone(),
+                time: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            });
+            let r = prepared.record();
+            assert_eq!(rampart_store::canonical_json(&r).as_bytes(), {
+                let e = prepared.clone().into_event();
+                rampart_store::canonical_json(&e.record).into_bytes()
+            });
+            assert_eq!(r["userIdentity"]["userName"], "alice \"the\" admin");
+            assert_eq!(r["userIdentity"]["accessKeyId"], "AKIAUSER");
+            assert_eq!(r["userIdentity"]["type"], "IAMUser");
+            assert_eq!(r["requestParameters"]["tags"][0]["value"], "é\n");
+            assert_eq!(
+                r["requestParameters"]["zeta"]["inner"],
+                json!([1, 2.5, null, true])
+            );
+            assert_eq!(r["requestParameters"]["dup"], 2, "the later key wins");
+            assert_eq!(r["requestParameters"]["_x"], "y");
+            assert_eq!(r["responseElements"]["user"]["userName"], "bob");
+            assert_eq!(r["eventTime"], "2023-11-14T22:13:20Z");
+            assert_eq!(r["readOnly"], error.is_some());
+            assert_eq!(r["managementEvent"], true);
+            assert_eq!(r["eventVersion"], "1.08");
+            assert_eq!(r["userAgent"], "Boto3/1 \u{1F600}");
+            match error {
+                Some((code, message)) => {
+                    assert_eq!(
+                        (r["errorCode"].as_str(), r["errorMessage"].as_str()),
+                        (Some(code), Some(message))
+                    );
+                }
+                None => assert!(r.get("errorCode").is_none()),
+            }
+            let listed: Vec<(String, String)> = r["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| {
+                    (
+                        x["type"].as_str().unwrap().to_owned(),
+                        x["ARN"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect();
+            assert_eq!(listed, resources);
+            let e = prepared.into_event();
+            assert_eq!(e.record["eventID"], e.event_id.as_str());
+            assert_eq!(e.username.as_deref(), Some("alice \"the\" admin"));
+        }
     }
 }

@@ -63,18 +63,26 @@ impl AuditEvent {
     /// [`AuditEvent::canonical_bytes`] given `record_text`, the canonical JSON of `record`.
     pub(crate) fn canonical_bytes_with(&self, record_text: &str) -> Vec<u8> {
         let mut out = Vec::with_capacity(256 + record_text.len());
+        self.write_canonical_prefix(&mut out);
+        out.extend_from_slice(record_text.as_bytes());
+        out.push(b']');
+        out
+    }
+
+    /// The canonical bytes up to (not including) the record and the closing `]`.
+    fn write_canonical_prefix(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"[1,");
-        write_json_str(&mut out, &self.event_id);
+        write_json_str(out, &self.event_id);
         out.push(b',');
         out.extend_from_slice(self.event_time_micros().to_string().as_bytes());
         for s in [&self.account_id, &self.event_name, &self.event_source] {
             out.push(b',');
-            write_json_str(&mut out, s);
+            write_json_str(out, s);
         }
         for s in [&self.username, &self.access_key_id] {
             out.push(b',');
             match s {
-                Some(s) => write_json_str(&mut out, s),
+                Some(s) => write_json_str(out, s),
                 None => out.extend_from_slice(b"null"),
             }
         }
@@ -88,15 +96,12 @@ impl AuditEvent {
                 out.push(b',');
             }
             out.push(b'[');
-            write_json_str(&mut out, t);
+            write_json_str(out, t);
             out.push(b',');
-            write_json_str(&mut out, n);
+            write_json_str(out, n);
             out.push(b']');
         }
         out.extend_from_slice(b"],");
-        out.extend_from_slice(record_text.as_bytes());
-        out.push(b']');
-        out
     }
 
     /// `record` as canonical JSON text (sorted keys, no whitespace): what the store keeps.
@@ -120,6 +125,150 @@ impl AuditEvent {
             self.event_time = t;
         }
     }
+}
+
+/// An [`AuditEvent`] rendered for appending: the canonical bytes the digest covers
+/// (which contain `record` as canonical JSON) and the columns, without the JSON tree.
+///
+/// [`AuditWriter`](crate::AuditWriter) renders events on the recording thread, so its queue
+/// holds compact text (its byte bound counts [`PreparedAuditEvent::size`]) and the writer's
+/// transaction only hashes and inserts. Invariant: `canonical[record_start..len - 1]` is the
+/// canonical JSON of the record (the canonical array ends with `]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedAuditEvent {
+    pub(crate) event_id: String,
+    pub(crate) event_time: i64,
+    pub(crate) account_id: String,
+    pub(crate) event_name: String,
+    pub(crate) event_source: String,
+    pub(crate) username: Option<String>,
+    pub(crate) access_key_id: Option<String>,
+    pub(crate) read_only: bool,
+    pub(crate) resources: Vec<(String, String)>,
+    pub(crate) resources_text: String,
+    canonical: Vec<u8>,
+    record_start: usize,
+}
+
+impl PreparedAuditEvent {
+    /// The record as canonical JSON text (what `audit_events.record` keeps).
+    pub(crate) fn record_text(&self) -> &str {
+        // Only valid UTF-8 is written into `canonical`, and the range is between two
+        // ASCII bytes (`,` and the final `]`), hence on character boundaries.
+        std::str::from_utf8(&self.canonical[self.record_start..self.canonical.len() - 1])
+            .unwrap_or_default()
+    }
+
+    /// `SHA-256(prev || seq || canonical bytes)`.
+    pub(crate) fn digest(&self, prev: &[u8; 32], seq: i64) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(prev);
+        h.update(seq.to_be_bytes());
+        h.update(&self.canonical);
+        h.finalize().into()
+    }
+
+    /// Approximate heap bytes held (for the writer queue's byte bound).
+    pub fn size(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.canonical.len()
+            + self.resources_text.len()
+            + self.event_id.len()
+            + self.account_id.len()
+            + self.event_name.len()
+            + self.event_source.len()
+            + self.username.as_ref().map_or(0, String::len)
+            + self.access_key_id.as_ref().map_or(0, String::len)
+            + self
+                .resources
+                .iter()
+                .map(|(t, n)| t.len() + n.len() + 48)
+                .sum::<usize>()
+    }
+}
+
+impl PreparedAuditEvent {
+    /// An event whose record the caller has already written as canonical JSON, the way
+    /// [`canonical_json`] writes it (compact, the keys of every object sorted bytewise, no
+    /// duplicate keys; [`write_canonical_json`] and [`write_json_string`] write the
+    /// pieces). `event.record` is ignored. A record that is not canonical would break the
+    /// chain (`verify` recomputes the digest from the parsed record), so debug builds
+    /// check it.
+    pub fn with_canonical_record(event: AuditEvent, record: &[u8]) -> Self {
+        debug_assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(record)
+                .map(|v| canonical_json(&v))
+                .ok()
+                .as_deref()
+                .map(str::as_bytes),
+            Some(record),
+            "the record is not canonical JSON"
+        );
+        Self::build(event, |out| out.extend_from_slice(record))
+    }
+
+    /// The event back as an [`AuditEvent`], its record parsed (time truncated to the
+    /// microsecond, as stored).
+    pub fn into_event(self) -> AuditEvent {
+        let record = self.record();
+        AuditEvent {
+            event_id: self.event_id,
+            event_time: DateTime::from_timestamp_micros(self.event_time).unwrap_or_default(),
+            account_id: self.account_id,
+            event_name: self.event_name,
+            event_source: self.event_source,
+            username: self.username,
+            access_key_id: self.access_key_id,
+            read_only: self.read_only,
+            resources: self.resources,
+            record,
+        }
+    }
+
+    /// The record parsed back (what a reader of the stored event sees).
+    pub fn record(&self) -> serde_json::Value {
+        serde_json::from_str(self.record_text()).unwrap_or_default()
+    }
+
+    fn build(mut e: AuditEvent, write_record: impl FnOnce(&mut Vec<u8>)) -> Self {
+        e.normalize_time();
+        let mut canonical = Vec::with_capacity(1024);
+        e.write_canonical_prefix(&mut canonical);
+        let record_start = canonical.len();
+        write_record(&mut canonical);
+        canonical.push(b']');
+        PreparedAuditEvent {
+            event_time: e.event_time_micros(),
+            resources_text: e.resources_text(),
+            event_id: e.event_id,
+            account_id: e.account_id,
+            event_name: e.event_name,
+            event_source: e.event_source,
+            username: e.username,
+            access_key_id: e.access_key_id,
+            read_only: e.read_only,
+            resources: e.resources,
+            canonical,
+            record_start,
+        }
+    }
+}
+
+impl From<AuditEvent> for PreparedAuditEvent {
+    fn from(mut e: AuditEvent) -> Self {
+        let record = std::mem::take(&mut e.record);
+        Self::build(e, |out| write_canonical_json(out, &record))
+    }
+}
+
+/// Decodes a stored hex digest; a malformed one (only a hand-edited row has one) is
+/// hashed instead, so the next digest differs from every honest one.
+pub(crate) fn digest_bytes(hex_digest: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    if hex::decode_to_slice(hex_digest, &mut out).is_err() {
+        out = Sha256::digest(hex_digest.as_bytes()).into();
+    }
+    out
 }
 
 /// An audit event as stored, with its place in the digest chain.
@@ -186,18 +335,24 @@ pub(crate) fn link_events(
 }
 
 fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    // Serializing a &str cannot fail.
-    if let Ok(text) = serde_json::to_string(s) {
-        out.extend_from_slice(text.as_bytes());
-    }
+    // Serializing a &str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
-fn write_canonical_json(out: &mut Vec<u8>, v: &serde_json::Value) {
+/// Writes `s` as a JSON string, escaped the way the canonical form escapes it.
+pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
+    write_json_str(out, s)
+}
+
+/// Writes `v` in canonical form (see [`canonical_json`]) at the end of `out`.
+pub fn write_canonical_json(out: &mut Vec<u8>, v: &serde_json::Value) {
     use serde_json::Value;
     match v {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Value::Number(n) => {
+            let _ = serde_json::to_writer(&mut *out, n);
+        }
         Value::String(s) => write_json_str(out, s),
         Value::Array(items) => {
             out.push(b'[');
@@ -210,16 +365,29 @@ fn write_canonical_json(out: &mut Vec<u8>, v: &serde_json::Value) {
             out.push(b']');
         }
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
             out.push(b'{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
+            // serde_json's map is a BTreeMap (sorted) unless a crate in the build enables
+            // its `preserve_order` feature; sort only when the keys are not in order.
+            if map.keys().is_sorted() {
+                for (i, (k, v)) in map.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_json_str(out, k);
+                    out.push(b':');
+                    write_canonical_json(out, v);
                 }
-                write_json_str(out, k);
-                out.push(b':');
-                write_canonical_json(out, &map[k]);
+            } else {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                for (i, (k, v)) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_json_str(out, k);
+                    out.push(b':');
+                    write_canonical_json(out, v);
+                }
             }
             out.push(b'}');
         }
@@ -671,6 +839,27 @@ mod tests {
         let mut e2 = e.clone();
         e2.record = reparsed;
         assert_eq!(e.canonical_bytes(), e2.canonical_bytes());
+    }
+
+    #[test]
+    fn prepared_events_link_exactly_like_the_reference() {
+        let events = vec![event("A"), event("B"), event("C")];
+        let reference = link_events(0, GENESIS_DIGEST, events.clone());
+        let prepared: Vec<PreparedAuditEvent> = events.into_iter().map(Into::into).collect();
+        let links = crate::common::link(0, GENESIS_DIGEST, &prepared);
+        for ((p, l), r) in prepared.iter().zip(&links).zip(&reference) {
+            assert_eq!(
+                (l.seq, &l.prev_digest, &l.digest),
+                (r.seq, &r.prev_digest, &r.digest)
+            );
+            assert_eq!(p.record_text(), r.event.record_text());
+            assert_eq!(p.event_time, r.event.event_time_micros());
+            assert_eq!(p.resources_text, r.event.resources_text());
+            assert!(p.size() > p.record_text().len());
+        }
+        // A malformed head digest (a hand-edited row) links to something else.
+        let odd = crate::common::link(0, "not hex", &prepared);
+        assert_ne!(odd[0].digest, links[0].digest);
     }
 
     #[test]

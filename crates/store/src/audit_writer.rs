@@ -19,17 +19,22 @@
 //! committed in the order they were recorded.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{AuditEvent, Store, StoreError};
+use crate::{AuditEvent, PreparedAuditEvent, Store, StoreError};
 
 /// Tuning of an [`AuditWriter`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuditWriterConfig {
     /// Events the queue holds before [`AuditWriter::record`] says [`RecordError::Full`].
     pub capacity: usize,
+    /// Bytes of rendered events ([`PreparedAuditEvent::size`]) the queue holds before
+    /// [`AuditWriter::record`] says [`RecordError::Full`] (checked before an event is
+    /// added, so the queue may exceed it by one event).
+    pub max_bytes: usize,
     /// Most events committed in one transaction.
     pub max_batch: usize,
     /// How long the task waits for more events after the first of a batch.
@@ -41,8 +46,11 @@ impl Default for AuditWriterConfig {
         AuditWriterConfig {
             // A few seconds of traffic at 25,000 calls/s.
             capacity: 65_536,
+            // About 1 KB per rendered GetCallerIdentity event: the count binds first for
+            // small events, this for large ones.
+            max_bytes: 64 << 20,
             max_batch: 2_000,
-            linger: Duration::from_millis(2),
+            linger: Duration::from_millis(10),
         }
     }
 }
@@ -58,10 +66,22 @@ pub enum RecordError {
     Closed(Box<AuditEvent>),
 }
 
+/// Why [`AuditWriter::record_prepared`] did not take an event (it is dropped: fail the
+/// request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum QueueError {
+    /// The queue is full: fail the request with a throttling error.
+    #[error("the audit queue is full")]
+    Full,
+    /// The writer's task has stopped (the runtime is shutting down).
+    #[error("the audit writer has stopped")]
+    Closed,
+}
+
 // Events travel unboxed: one allocation less per recorded call; the queue is bounded anyway.
 #[allow(clippy::large_enum_variant)]
 enum Msg {
-    Event(AuditEvent),
+    Event(PreparedAuditEvent),
     Flush(oneshot::Sender<()>),
 }
 
@@ -70,12 +90,16 @@ enum Msg {
 #[derive(Clone)]
 pub struct AuditWriter {
     tx: mpsc::Sender<Msg>,
+    /// Bytes of the events queued and not committed yet.
+    queued_bytes: Arc<AtomicUsize>,
+    max_bytes: usize,
 }
 
 impl std::fmt::Debug for AuditWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuditWriter")
             .field("queued", &(self.tx.max_capacity() - self.tx.capacity()))
+            .field("queued_bytes", &self.queued_bytes.load(Ordering::Relaxed))
             .finish()
     }
 }
@@ -89,27 +113,62 @@ impl AuditWriter {
     /// Starts the background task with `config`.
     pub fn spawn_with(store: Arc<dyn Store>, config: AuditWriterConfig) -> AuditWriter {
         let (tx, rx) = mpsc::channel(config.capacity.max(1));
-        tokio::spawn(run(store, rx, config));
-        AuditWriter { tx }
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(run(store, rx, config, queued_bytes.clone()));
+        AuditWriter {
+            tx,
+            queued_bytes,
+            max_bytes: config.max_bytes.max(1),
+        }
     }
 
     /// Queues `event` without waiting. See the module documentation for what to do with
-    /// [`RecordError::Full`].
+    /// [`RecordError::Full`]. The event is rendered ([`PreparedAuditEvent`]) here, on the
+    /// caller's thread.
     pub fn record(&self, event: AuditEvent) -> Result<(), RecordError> {
-        self.tx.try_send(Msg::Event(event)).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(Msg::Event(e)) => RecordError::Full(Box::new(e)),
-            mpsc::error::TrySendError::Closed(Msg::Event(e)) => RecordError::Closed(Box::new(e)),
-            // Only events are sent here.
-            _ => unreachable!("record sends only events"),
-        })
+        if self.queued_bytes.load(Ordering::Relaxed) >= self.max_bytes {
+            return Err(RecordError::Full(Box::new(event)));
+        }
+        let permit = match self.tx.try_reserve() {
+            Ok(permit) => permit,
+            Err(mpsc::error::TrySendError::Full(())) => {
+                return Err(RecordError::Full(Box::new(event)));
+            }
+            Err(mpsc::error::TrySendError::Closed(())) => {
+                return Err(RecordError::Closed(Box::new(event)));
+            }
+        };
+        let prepared = PreparedAuditEvent::from(event);
+        self.queued_bytes
+            .fetch_add(prepared.size(), Ordering::Relaxed);
+        permit.send(Msg::Event(prepared));
+        Ok(())
     }
 
-    /// Queues `event`, waiting for room if the queue is full.
+    /// Queues an event already rendered (the request path builds its record as canonical
+    /// JSON directly: [`PreparedAuditEvent::with_canonical_record`]), without waiting.
+    pub fn record_prepared(&self, event: PreparedAuditEvent) -> Result<(), QueueError> {
+        if self.queued_bytes.load(Ordering::Relaxed) >= self.max_bytes {
+            return Err(QueueError::Full);
+        }
+        let permit = self.tx.try_reserve().map_err(|e| match e {
+            mpsc::error::TrySendError::Full(()) => QueueError::Full,
+            mpsc::error::TrySendError::Closed(()) => QueueError::Closed,
+        })?;
+        self.queued_bytes.fetch_add(event.size(), Ordering::Relaxed);
+        permit.send(Msg::Event(event));
+        Ok(())
+    }
+
+    /// Queues `event`, waiting for room if the queue is full (by count; the byte bound
+    /// is not waited for).
     pub async fn record_or_wait(&self, event: AuditEvent) -> Result<(), StoreError> {
-        self.tx
-            .send(Msg::Event(event))
-            .await
-            .map_err(|_| StoreError::Closed)
+        let permit = self.tx.reserve().await.map_err(|_| StoreError::Closed)?;
+        let prepared = PreparedAuditEvent::from(event);
+        self.queued_bytes
+            .fetch_add(prepared.size(), Ordering::Relaxed);
+        permit.send(Msg::Event(prepared));
+        Ok(())
     }
 
     /// Waits until every event recorded before this call is committed.
@@ -123,9 +182,14 @@ impl AuditWriter {
     }
 }
 
-async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Msg>, config: AuditWriterConfig) {
+async fn run(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<Msg>,
+    config: AuditWriterConfig,
+    queued_bytes: Arc<AtomicUsize>,
+) {
     let max_batch = config.max_batch.max(1);
-    let mut batch: Vec<AuditEvent> = Vec::new();
+    let mut batch: Vec<PreparedAuditEvent> = Vec::new();
     let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = rx.recv().await {
         let mut flush_now = take(first, &mut batch, &mut flushes);
@@ -144,7 +208,9 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Msg>, config: AuditWr
             };
             flush_now = take(msg, &mut batch, &mut flushes);
         }
-        commit_with_retry(store.as_ref(), &mut batch).await;
+        let bytes: usize = batch.iter().map(PreparedAuditEvent::size).sum();
+        batch = commit_with_retry(store.as_ref(), batch).await;
+        queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
         for done in flushes.drain(..) {
             let _ = done.send(());
         }
@@ -152,7 +218,11 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Msg>, config: AuditWr
 }
 
 /// Adds `msg` to the batch; true if it asks for a flush.
-fn take(msg: Msg, batch: &mut Vec<AuditEvent>, flushes: &mut Vec<oneshot::Sender<()>>) -> bool {
+fn take(
+    msg: Msg,
+    batch: &mut Vec<PreparedAuditEvent>,
+    flushes: &mut Vec<oneshot::Sender<()>>,
+) -> bool {
     match msg {
         Msg::Event(e) => {
             batch.push(e);
@@ -165,23 +235,32 @@ fn take(msg: Msg, batch: &mut Vec<AuditEvent>, flushes: &mut Vec<oneshot::Sender
     }
 }
 
-/// Appends `batch`, retrying until it commits; leaves it empty.
-async fn commit_with_retry(store: &dyn Store, batch: &mut Vec<AuditEvent>) {
+/// Appends `batch`, retrying until it commits; gives back an empty vector (the
+/// batch's allocation when nothing else holds it, to reuse).
+async fn commit_with_retry(
+    store: &dyn Store,
+    batch: Vec<PreparedAuditEvent>,
+) -> Vec<PreparedAuditEvent> {
     if batch.is_empty() {
-        return;
+        return batch;
     }
+    let batch = Arc::new(batch);
     let mut backoff = Duration::from_millis(10);
     loop {
-        match store.append_audit(batch.clone()).await {
-            Ok(()) => {
-                batch.clear();
-                return;
-            }
+        match store.append_prepared(batch.clone()).await {
+            Ok(()) => break,
             Err(e) => {
                 tracing::error!(error = %e, events = batch.len(), "cannot append audit events; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(1));
             }
         }
+    }
+    match Arc::try_unwrap(batch) {
+        Ok(mut events) => {
+            events.clear();
+            events
+        }
+        Err(_) => Vec::new(),
     }
 }

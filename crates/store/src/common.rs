@@ -6,8 +6,35 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::audit::{LookupPlan, SqlArg, StoredAuditEvent, chain_digest_with};
+use crate::audit::{LookupPlan, PreparedAuditEvent, SqlArg, StoredAuditEvent, digest_bytes};
 use crate::{AuditEvent, AuditPage, AuditQuery, Change, Mutation, RESET_KIND, Record, StoreError};
+
+/// The place of one appended event in the chain.
+pub(crate) struct Link {
+    pub seq: i64,
+    pub prev_digest: String,
+    pub digest: String,
+}
+
+/// Links `events` onto the chain whose head is `(head_seq, head_digest)`: one [`Link`]
+/// per event, in order.
+pub(crate) fn link(head_seq: i64, head_digest: &str, events: &[PreparedAuditEvent]) -> Vec<Link> {
+    let mut prev = digest_bytes(head_digest);
+    let mut prev_hex = head_digest.to_owned();
+    events
+        .iter()
+        .zip(head_seq + 1..)
+        .map(|(e, seq)| {
+            prev = e.digest(&prev, seq);
+            let digest = hex::encode(prev);
+            Link {
+                seq,
+                prev_digest: std::mem::replace(&mut prev_hex, digest.clone()),
+                digest,
+            }
+        })
+        .collect()
+}
 
 /// Columns of `audit_events`, in the order [`AuditRow::read`] expects them.
 pub(crate) const AUDIT_COLUMNS: &str = "a.seq, a.event_id, a.event_time, a.account_id, \
@@ -97,41 +124,6 @@ impl AuditRow {
             prev_digest: r.text(11)?,
             digest: r.text(12)?,
         })
-    }
-
-    /// Links `events` onto the chain whose head is `(head_seq, head_digest)`: the rows to
-    /// insert, each with its `(resource_type, resource_name)` pairs.
-    pub(crate) fn link(
-        head_seq: i64,
-        head_digest: &str,
-        events: Vec<AuditEvent>,
-    ) -> Vec<(AuditRow, Vec<(String, String)>)> {
-        let mut prev = head_digest.to_owned();
-        events
-            .into_iter()
-            .zip(head_seq + 1..)
-            .map(|(mut e, seq)| {
-                e.normalize_time();
-                let record = e.record_text();
-                let digest = chain_digest_with(&prev, seq, &e, &record);
-                let row = AuditRow {
-                    seq,
-                    event_time: e.event_time_micros(),
-                    resources: e.resources_text(),
-                    event_id: e.event_id,
-                    account_id: e.account_id,
-                    event_name: e.event_name,
-                    event_source: e.event_source,
-                    username: e.username,
-                    access_key_id: e.access_key_id,
-                    read_only: e.read_only,
-                    record,
-                    prev_digest: std::mem::replace(&mut prev, digest.clone()),
-                    digest,
-                };
-                (row, e.resources)
-            })
-            .collect()
     }
 
     pub(crate) fn into_stored(self) -> Result<StoredAuditEvent, StoreError> {

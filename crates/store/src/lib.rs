@@ -59,9 +59,10 @@ use serde::{Deserialize, Serialize};
 
 pub use audit::{
     AuditEvent, AuditPage, AuditQuery, BreakReason, ChainBreak, GENESIS_DIGEST, LookupAttribute,
-    StoredAuditEvent, VerifyReport, canonical_json, chain_digest, verify_audit_chain,
+    PreparedAuditEvent, StoredAuditEvent, VerifyReport, canonical_json, chain_digest,
+    verify_audit_chain, write_canonical_json, write_json_string,
 };
-pub use audit_writer::{AuditWriter, AuditWriterConfig, RecordError};
+pub use audit_writer::{AuditWriter, AuditWriterConfig, QueueError, RecordError};
 pub use error::StoreError;
 pub use key::MasterKey;
 pub use postgres::PostgresStore;
@@ -208,7 +209,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Appends audit events that record no change (read-only and denied calls), in one
     /// transaction. Prefer an [`AuditWriter`] on request paths.
-    async fn append_audit(&self, events: Vec<AuditEvent>) -> Result<(), StoreError>;
+    async fn append_audit(&self, events: Vec<AuditEvent>) -> Result<(), StoreError> {
+        self.append_prepared(Arc::new(events.into_iter().map(Into::into).collect()))
+            .await
+    }
+
+    /// [`Store::append_audit`] for events already rendered (what [`AuditWriter`] keeps):
+    /// shared, so a retry after a failed commit does not copy them.
+    async fn append_prepared(&self, events: Arc<Vec<PreparedAuditEvent>>)
+    -> Result<(), StoreError>;
 
     /// CloudTrail `LookupEvents`: newest first, filtered, paginated.
     async fn lookup_audit(&self, query: AuditQuery) -> Result<AuditPage, StoreError>;

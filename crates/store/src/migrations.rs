@@ -12,17 +12,31 @@ pub(crate) struct Migration {
     pub sql: &'static str,
 }
 
-pub(crate) const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/sqlite/001_initial.sql"),
-}];
+pub(crate) const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/sqlite/001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "audit_append",
+        sql: include_str!("../migrations/sqlite/002_audit_append.sql"),
+    },
+];
 
-pub(crate) const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/postgres/001_initial.sql"),
-}];
+pub(crate) const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/postgres/001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "audit_append",
+        sql: include_str!("../migrations/postgres/002_audit_append.sql"),
+    },
+];
 
 /// The table that records applied migrations (same text for both backends).
 pub(crate) const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -71,7 +85,8 @@ mod tests {
     #[test]
     fn a_newer_database_is_refused() {
         assert_eq!(pending(SQLITE, &[]).unwrap().len(), SQLITE.len());
-        assert!(pending(SQLITE, &[1]).unwrap().is_empty());
+        assert_eq!(pending(SQLITE, &[1]).unwrap().len(), SQLITE.len() - 1);
+        assert!(pending(SQLITE, &[1, 2]).unwrap().is_empty());
         assert!(matches!(
             pending(SQLITE, &[1, 99]),
             Err(crate::StoreError::Migration { version: 99, .. })

@@ -17,14 +17,14 @@ use tokio::sync::watch;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{AsyncMessage, Config, IsolationLevel, NoTls};
 
-use crate::audit::{GENESIS_DIGEST, SqlArg};
+use crate::audit::{GENESIS_DIGEST, PreparedAuditEvent, SqlArg};
 use crate::common::{
     AUDIT_COLUMNS, AuditRow, CHANGE_COLUMNS, RECORD_COLUMNS, RowLike, Step, announce,
-    change_from_row, into_page, lookup_sql, record_from_row, reset_change, wait_for_seq,
+    change_from_row, into_page, link, lookup_sql, record_from_row, reset_change, wait_for_seq,
 };
 use crate::migrations;
 use crate::{
-    AuditEvent, AuditPage, AuditQuery, Batch, Change, OpenOptions, Snapshot, Store, StoreError,
+    AuditPage, AuditQuery, Batch, Change, OpenOptions, Snapshot, Store, StoreError,
     StoredAuditEvent,
 };
 
@@ -308,7 +308,7 @@ async fn keep_listening(
 /// events and one for their resources, whatever the number of events.
 async fn append_audit_tx(
     tx: &deadpool_postgres::Transaction<'_>,
-    events: Vec<AuditEvent>,
+    events: &[PreparedAuditEvent],
 ) -> Result<(), StoreError> {
     if events.is_empty() {
         return Ok(());
@@ -323,29 +323,28 @@ async fn append_audit_tx(
         Some(row) => (row.try_get(0)?, row.try_get(1)?),
         None => (0, GENESIS_DIGEST.to_owned()),
     };
-    let (rows, pairs_per_row): (Vec<AuditRow>, Vec<_>) =
-        AuditRow::link(head_seq, &head_digest, events)
-            .into_iter()
-            .unzip();
+    let links = link(head_seq, &head_digest, events);
     macro_rules! column {
-        ($field:ident) => {
-            rows.iter().map(|r| r.$field.clone()).collect::<Vec<_>>()
+        ($e:ident => $value:expr) => {
+            events.iter().map(|$e| $value).collect::<Vec<_>>()
         };
     }
-    let (seqs, times, read_only) = (column!(seq), column!(event_time), column!(read_only));
+    let seqs: Vec<i64> = links.iter().map(|l| l.seq).collect();
+    let prevs: Vec<&str> = links.iter().map(|l| l.prev_digest.as_str()).collect();
+    let digests: Vec<&str> = links.iter().map(|l| l.digest.as_str()).collect();
+    let (times, read_only) = (column!(e => e.event_time), column!(e => e.read_only));
     let (ids, accounts, names, sources) = (
-        column!(event_id),
-        column!(account_id),
-        column!(event_name),
-        column!(event_source),
+        column!(e => e.event_id.as_str()),
+        column!(e => e.account_id.as_str()),
+        column!(e => e.event_name.as_str()),
+        column!(e => e.event_source.as_str()),
     );
     let (users, keys, resources, records) = (
-        column!(username),
-        column!(access_key_id),
-        column!(resources),
-        column!(record),
+        column!(e => e.username.as_deref()),
+        column!(e => e.access_key_id.as_deref()),
+        column!(e => e.resources_text.as_str()),
+        column!(e => e.record_text()),
     );
-    let (prevs, digests) = (column!(prev_digest), column!(digest));
     let insert = tx
         .prepare_cached(
             "INSERT INTO audit_events (seq, event_id, event_time, account_id, event_name, \
@@ -364,9 +363,9 @@ async fn append_audit_tx(
     )
     .await?;
     let (mut r_seqs, mut r_types, mut r_names) = (Vec::new(), Vec::new(), Vec::new());
-    for (row, pairs) in rows.iter().zip(&pairs_per_row) {
-        for (t, n) in pairs {
-            r_seqs.push(row.seq);
+    for (e, l) in events.iter().zip(&links) {
+        for (t, n) in &e.resources {
+            r_seqs.push(l.seq);
             r_types.push(t.as_str());
             r_names.push(n.as_str());
         }
@@ -427,7 +426,8 @@ async fn commit_batch(
             .await?;
         changes.push(step.change(seq));
     }
-    append_audit_tx(tx, batch.audit).await?;
+    let audit: Vec<PreparedAuditEvent> = batch.audit.into_iter().map(Into::into).collect();
+    append_audit_tx(tx, &audit).await?;
     Ok(changes)
 }
 
@@ -507,11 +507,14 @@ impl Store for PostgresStore {
         .await
     }
 
-    async fn append_audit(&self, events: Vec<AuditEvent>) -> Result<(), StoreError> {
+    async fn append_prepared(
+        &self,
+        events: Arc<Vec<PreparedAuditEvent>>,
+    ) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
         }
-        self.write(async |tx| append_audit_tx(tx, events).await)
+        self.write(async |tx| append_audit_tx(tx, &events).await)
             .await
     }
 

@@ -19,15 +19,14 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::watch;
 
-use crate::audit::{GENESIS_DIGEST, SqlArg};
+use crate::audit::{GENESIS_DIGEST, PreparedAuditEvent, SqlArg};
 use crate::common::{
     AUDIT_COLUMNS, AuditRow, CHANGE_COLUMNS, RECORD_COLUMNS, RowLike, Step, announce,
-    change_from_row, into_page, joined, lookup_sql, record_from_row, reset_change, wait_for_seq,
+    change_from_row, into_page, joined, link, lookup_sql, record_from_row, reset_change,
+    wait_for_seq,
 };
 use crate::migrations;
-use crate::{
-    AuditEvent, AuditPage, AuditQuery, Batch, Change, Snapshot, Store, StoreError, StoredAuditEvent,
-};
+use crate::{AuditPage, AuditQuery, Batch, Change, Snapshot, Store, StoreError, StoredAuditEvent};
 
 /// How often [`Store::wait_for_changes`] looks at the file for other processes' commits.
 const POLL_EVERY: Duration = Duration::from_millis(200);
@@ -35,6 +34,12 @@ const POLL_EVERY: Duration = Duration::from_millis(200);
 const MAX_IDLE_READERS: usize = 4;
 /// How long a connection waits for another one's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Page cache of the writer connection, in KiB (SQLite's default is 2 MB): the audit
+/// indexes' hot pages stay in memory as the trail grows.
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
+/// How long the checkpointer waits after a commit before copying the WAL into the
+/// database, so that one checkpoint covers many commits.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
 /// Per file (canonical path): the latest seq committed by any handle of this process.
 static NOTIFIERS: LazyLock<Mutex<HashMap<PathBuf, Arc<watch::Sender<i64>>>>> =
@@ -50,6 +55,35 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     notify: Arc<watch::Sender<i64>>,
+    /// Wakes the checkpointer thread after a commit; dropping it ends the thread.
+    checkpoint: std::sync::mpsc::SyncSender<()>,
+}
+
+/// Checkpoints the WAL of `path` (PASSIVE: never blocks the writer or readers) a little
+/// after commits, on its own connection and thread, so that the writer's commits do not
+/// pay for checkpoints (the writer connection's automatic checkpoint is off). Ends when
+/// the store is dropped.
+fn spawn_checkpointer(path: &Path) -> Result<std::sync::mpsc::SyncSender<()>, StoreError> {
+    let conn = connect(path)?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+    std::thread::Builder::new()
+        .name("rampart-sqlite-checkpoint".into())
+        .spawn(move || {
+            while rx.recv().is_ok() {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                // Commits made while sleeping are covered by this checkpoint.
+                while rx.try_recv().is_ok() {}
+                if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                {
+                    tracing::warn!(%error, "SQLite WAL checkpoint failed");
+                }
+            }
+        })
+        .map_err(|source| StoreError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    Ok(tx)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -78,6 +112,9 @@ impl SqliteStore {
         let inner = tokio::task::spawn_blocking(move || -> Result<Inner, StoreError> {
             let mut writer = connect(&path)?;
             migrate(&mut writer)?;
+            writer.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
+            writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+            let checkpoint = spawn_checkpointer(&path)?;
             let canonical = std::fs::canonicalize(&path).map_err(|source| StoreError::Io {
                 path: path.clone(),
                 source,
@@ -93,6 +130,7 @@ impl SqliteStore {
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
                 notify,
+                checkpoint,
             })
         })
         .await;
@@ -112,7 +150,15 @@ impl SqliteStore {
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let inner = self.inner.clone();
-        joined(tokio::task::spawn_blocking(move || f(&mut lock(&inner.writer))).await)
+        joined(
+            tokio::task::spawn_blocking(move || {
+                let out = f(&mut lock(&inner.writer));
+                // Full: a checkpoint is already due.
+                let _ = inner.checkpoint.try_send(());
+                out
+            })
+            .await,
+        )
     }
 
     /// Runs `f` on a reader connection, on the blocking pool.
@@ -215,17 +261,14 @@ fn query_all<T>(
 /// Appends `events` to the chain inside the write transaction `tx`.
 fn append_audit_tx(
     tx: &rusqlite::Transaction<'_>,
-    events: Vec<AuditEvent>,
+    events: &[PreparedAuditEvent],
 ) -> Result<(), StoreError> {
     if events.is_empty() {
         return Ok(());
     }
     let (head_seq, head_digest): (i64, String) = tx
-        .query_row(
-            "SELECT seq, digest FROM audit_events ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT seq, digest FROM audit_events ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
         .unwrap_or((0, GENESIS_DIGEST.to_owned()));
     let mut insert = tx.prepare_cached(
@@ -236,24 +279,24 @@ fn append_audit_tx(
     let mut insert_resource = tx.prepare_cached(
         "INSERT INTO audit_resources (seq, resource_type, resource_name) VALUES (?1, ?2, ?3)",
     )?;
-    for (r, resources) in AuditRow::link(head_seq, &head_digest, events) {
+    for (e, l) in events.iter().zip(link(head_seq, &head_digest, events)) {
         insert.execute(params![
-            r.seq,
-            r.event_id,
-            r.event_time,
-            r.account_id,
-            r.event_name,
-            r.event_source,
-            r.username,
-            r.access_key_id,
-            r.read_only,
-            r.resources,
-            r.record,
-            r.prev_digest,
-            r.digest
+            l.seq,
+            e.event_id,
+            e.event_time,
+            e.account_id,
+            e.event_name,
+            e.event_source,
+            e.username,
+            e.access_key_id,
+            e.read_only,
+            e.resources_text,
+            e.record_text(),
+            l.prev_digest,
+            l.digest
         ])?;
-        for (t, n) in &resources {
-            insert_resource.execute(params![r.seq, t, n])?;
+        for (t, n) in &e.resources {
+            insert_resource.execute(params![l.seq, t, n])?;
         }
     }
     Ok(())
@@ -294,7 +337,8 @@ fn commit_batch(conn: &mut Connection, batch: Batch) -> Result<Vec<Change>, Stor
         .execute(params![seq, kind, id, version, value])?;
         changes.push(step.change(seq));
     }
-    append_audit_tx(&tx, batch.audit)?;
+    let audit: Vec<PreparedAuditEvent> = batch.audit.into_iter().map(Into::into).collect();
+    append_audit_tx(&tx, &audit)?;
     tx.commit()?;
     Ok(changes)
 }
@@ -359,13 +403,16 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn append_audit(&self, events: Vec<AuditEvent>) -> Result<(), StoreError> {
+    async fn append_prepared(
+        &self,
+        events: Arc<Vec<PreparedAuditEvent>>,
+    ) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
         }
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            append_audit_tx(&tx, events)?;
+            append_audit_tx(&tx, &events)?;
             Ok(tx.commit()?)
         })
         .await

@@ -891,6 +891,40 @@ async fn audit_writer_hands_back_events_when_full() {
     assert_eq!(store.audit_chain(0, 10).await.unwrap().len(), 3);
 }
 
+/// The queue is bounded by bytes too: past `max_bytes` of rendered events it is full
+/// whatever the count, and frees up as the writer commits.
+#[tokio::test(flavor = "current_thread")]
+async fn audit_writer_queue_is_bounded_by_bytes() {
+    let db = Db::sqlite();
+    let store = db.open().await;
+    let writer = AuditWriter::spawn_with(
+        store.clone(),
+        rampart_store::AuditWriterConfig {
+            max_bytes: 1,
+            ..Default::default()
+        },
+    );
+    writer.record(event(1, "111111111111", "GetUser")).unwrap();
+    match writer.record(event(2, "111111111111", "GetUser")) {
+        Err(rampart_store::RecordError::Full(e)) => assert_eq!(e.record["n"], 2),
+        other => panic!("expected Full, got {other:?}"),
+    }
+    let prepared = rampart_store::PreparedAuditEvent::from(event(2, "111111111111", "GetUser"));
+    assert_eq!(
+        writer.record_prepared(prepared.clone()),
+        Err(rampart_store::QueueError::Full)
+    );
+    writer.flush().await.unwrap();
+    // Committed: room again.
+    writer.record_prepared(prepared).unwrap();
+    writer.flush().await.unwrap();
+    let chain = store.audit_chain(0, 10).await.unwrap();
+    assert_eq!(chain.len(), 2);
+    assert_eq!(chain[1].event.record["n"], 2);
+    let report = verify_audit_chain(store.as_ref()).await.unwrap();
+    assert!(report.is_intact(), "{report}");
+}
+
 #[tokio::test]
 async fn open_accepts_paths_and_urls_and_refuses_the_rest() {
     let dir = tempfile::tempdir().unwrap();
