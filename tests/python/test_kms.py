@@ -561,3 +561,31 @@ def test_imported_material_expires_at_valid_to(kms):
         with pytest.raises(botocore.exceptions.ClientError) as e:
             call()
         assert code(e) == "KMSInvalidStateException"
+
+
+def test_policy_lockout_safety_check(env):
+    server, kms, iam, account = env
+    someone_else = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:user/nobody"},
+        "Action": "kms:*", "Resource": "*"}]})
+    iam.create_user(UserName="nobody")
+    before = len(kms.list_keys()["Keys"])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.create_key(Policy=someone_else)
+    assert code(e) == "MalformedPolicyDocumentException"
+    assert e.value.response["Error"]["Message"] == (
+        "The new key policy will not allow you to update the key policy in the future.")
+    assert len(kms.list_keys()["Keys"]) == before
+
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=someone_else)
+    assert code(e) == "MalformedPolicyDocumentException"
+    assert "Enable IAM User Permissions" in kms.get_key_policy(
+        KeyId=key_id, PolicyName="default")["Policy"]
+    # The caller may lock itself out on purpose.
+    kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=someone_else,
+                       BypassPolicyLockoutSafetyCheck=True)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.get_key_policy(KeyId=key_id, PolicyName="default")
+    assert code(e) == "AccessDeniedException"

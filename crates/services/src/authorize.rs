@@ -128,13 +128,38 @@ pub fn decide(
     permission: &Permission,
     context: &Context,
 ) -> Decision {
+    decide_with_key_policy(view, call, permission, context, None)
+}
+
+/// Whether the caller could make `permission`'s call if the key it names had
+/// `key_policy` as its key policy: KMS's policy lockout safety check.
+pub fn allowed_under_key_policy(
+    view: &View,
+    call: &Call<'_>,
+    permission: &Permission,
+    key_policy: Arc<PolicySet>,
+) -> bool {
+    let mut context = request_context(call);
+    add_org_keys(view, call.caller, &permission.resource, &mut context);
+    decide_with_key_policy(view, call, permission, &context, Some(key_policy)).is_allowed()
+}
+
+/// [`decide`], with `key_policy` (when given) in place of the stored key policy.
+fn decide_with_key_policy(
+    view: &View,
+    call: &Call<'_>,
+    permission: &Permission,
+    context: &Context,
+    key_policy: Option<Arc<PolicySet>>,
+) -> Decision {
     let caller = call.caller;
     let principal = principal(caller);
     let resource_account = resource_account(&permission.resource, &caller.account_id);
     let mut resource = Resource::new(permission.resource.as_str(), resource_account);
     // A KMS key's key policy is the resource policy of every action on the key.
     let key = crate::kms::authz::key_of(view, permission);
-    let key_policy = key.and_then(|k| k.policy.clone());
+    let is_key = key.is_some() || key_policy.is_some();
+    let key_policy = key_policy.or_else(|| key.and_then(|k| k.policy.clone()));
     resource.tags = Tags(match key {
         Some(k) => k
             .key
@@ -176,7 +201,7 @@ pub fn decide(
             resource: trust.as_deref().or(key_policy.as_deref()),
             resource_kind: if is_trust {
                 ResourcePolicyKind::Trust
-            } else if key.is_some() {
+            } else if is_key {
                 ResourcePolicyKind::Key
             } else {
                 ResourcePolicyKind::Standard

@@ -107,6 +107,8 @@ pub struct CreateKeyInput {
     #[serde(default)]
     tags: Vec<KmsTag>,
     multi_region: Option<bool>,
+    #[serde(default)]
+    bypass_policy_lockout_safety_check: bool,
 }
 
 pub fn create(call: &Call<'_>, input: CreateKeyInput) -> Result<Outcome, ServiceError> {
@@ -154,14 +156,18 @@ pub fn create(call: &Call<'_>, input: CreateKeyInput) -> Result<Outcome, Service
     }
     check_tags(&input.tags)?;
     let account = &call.caller.account_id;
+    let key_id = uuid::Uuid::new_v4().hyphenated().to_string();
     let policy = match input.policy {
         Some(policy) => {
             super::policy::check_document(&policy)?;
+            if !input.bypass_policy_lockout_safety_check {
+                let arn = format!("arn:aws:kms:{}:{account}:key/{key_id}", call.region);
+                super::policy::check_no_lockout(&call.plane.view(), call, &arn, &policy)?;
+            }
             policy
         }
         None => default_policy(account),
     };
-    let key_id = uuid::Uuid::new_v4().hyphenated().to_string();
     let mut key = KmsKey {
         key_id: key_id.clone(),
         account_id: account.clone(),

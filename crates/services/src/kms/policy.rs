@@ -19,6 +19,33 @@ pub fn check_document(document: &str) -> Result<(), ServiceError> {
         .map_err(|e| error("MalformedPolicyDocumentException", e.message().to_owned()))
 }
 
+/// KMS's policy lockout safety check: a new key policy must still let the caller
+/// call PutKeyPolicy on the key (unless the caller bypasses the check).
+pub fn check_no_lockout(
+    view: &crate::view::View,
+    call: &Call<'_>,
+    key_arn: &str,
+    document: &str,
+) -> Result<(), ServiceError> {
+    let policy = rampart_policy::CompiledPolicy::parse(document, PolicyType::Resource, "default")
+        .map_err(|e| error("MalformedPolicyDocumentException", e.message().to_owned()))?;
+    let permission = crate::authorize::Permission {
+        action: "kms:PutKeyPolicy".to_owned(),
+        resource: key_arn.to_owned(),
+    };
+    let set = std::sync::Arc::new(rampart_policy::PolicySet::single(std::sync::Arc::new(
+        policy,
+    )));
+    if crate::authorize::allowed_under_key_policy(view, call, &permission, set) {
+        Ok(())
+    } else {
+        Err(error(
+            "MalformedPolicyDocumentException",
+            "The new key policy will not allow you to update the key policy in the future.",
+        ))
+    }
+}
+
 fn check_name(name: Option<&str>) -> Result<(), ServiceError> {
     match name {
         None | Some("default") => Ok(()),
@@ -49,6 +76,8 @@ pub struct PutInput {
     key_id: String,
     policy_name: Option<String>,
     policy: String,
+    #[serde(default)]
+    bypass_policy_lockout_safety_check: bool,
 }
 
 pub fn put(call: &Call<'_>, input: PutInput) -> Result<Outcome, ServiceError> {
@@ -57,6 +86,9 @@ pub fn put(call: &Call<'_>, input: PutInput) -> Result<Outcome, ServiceError> {
     let view = call.plane.view();
     let entry = resolve(&view, call, &input.key_id)?;
     check_not_pending_deletion(entry)?;
+    if !input.bypass_policy_lockout_safety_check {
+        check_no_lockout(&view, call, &entry.arn(), &input.policy)?;
+    }
     let mut key = entry.key.clone();
     key.policy = input.policy;
     Ok(Outcome::changed(vec![put_key(
