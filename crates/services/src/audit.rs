@@ -39,7 +39,10 @@ pub fn event(call: ApiCall<'_>) -> AuditEvent {
 /// keys, compact: what the store hashes and keeps), without building a JSON tree: what
 /// the request path queues for the audit writer.
 pub fn prepared_event(call: ApiCall<'_>) -> PreparedAuditEvent {
-    let event_id = uuid::Uuid::new_v4().to_string();
+    // A version 7 UUID (time-ordered, random below the millisecond): consecutive events
+    // land next to each other in the store's event id index, where random (version 4)
+    // ids would each dirty another index page of an ever larger trail.
+    let event_id = uuid::Uuid::now_v7().to_string();
     let event_source = format!("{}.amazonaws.com", call.service);
     let caller = call.caller;
     let event_time = call.time.to_rfc3339_opts(SecondsFormat::Secs, true);
