@@ -411,16 +411,17 @@ pub fn canonical_query(raw_query: &str) -> String {
 }
 
 /// Trim and collapse runs of spaces in a header value.
-fn canonical_header_value(v: &[u8]) -> String {
+/// Appends the canonical form of a header value to `out`: words separated by one space,
+/// tabs around them trimmed.
+fn push_canonical_header_value(out: &mut String, v: &[u8]) {
     let s = String::from_utf8_lossy(v);
-    let mut out = String::with_capacity(s.len());
+    let start = out.len();
     for word in s.split(' ').filter(|w| !w.is_empty()) {
-        if !out.is_empty() {
+        if out.len() > start {
             out.push(' ');
         }
         out.push_str(word.trim_matches(|c| c == '\t'));
     }
-    out
 }
 
 /// The SigV4 canonical request.
@@ -433,19 +434,23 @@ pub fn canonical_request(req: &HttpRequest, signed: &SignedRequest, payload_hash
     s.push_str(&canonical_query(req.query));
     s.push('\n');
     for name in &signed.signed_headers {
-        let values: Vec<String> = req
-            .headers
-            .get_all(name.as_str())
-            .iter()
-            .map(|v| canonical_header_value(v.as_bytes()))
-            .collect();
         s.push_str(name);
         s.push(':');
-        s.push_str(&values.join(","));
+        for (i, v) in req.headers.get_all(name.as_str()).iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            push_canonical_header_value(&mut s, v.as_bytes());
+        }
         s.push('\n');
     }
     s.push('\n');
-    s.push_str(&signed.signed_headers.join(";"));
+    for (i, name) in signed.signed_headers.iter().enumerate() {
+        if i > 0 {
+            s.push(';');
+        }
+        s.push_str(name);
+    }
     s.push('\n');
     s.push_str(payload_hash);
     s
@@ -476,11 +481,16 @@ pub fn verify(
     now: SystemTime,
 ) -> Result<(), AuthError> {
     let now = epoch(now);
-    let scope = format!(
-        "{}/{}/{}/aws4_request",
-        signed.scope_date, signed.region, signed.service
-    );
-    if key.scope != scope {
+    // key.scope == "{scope_date}/{region}/{service}/aws4_request", without formatting it.
+    let scope_matches = key
+        .scope
+        .strip_prefix(signed.scope_date.as_str())
+        .and_then(|r| r.strip_prefix('/'))
+        .and_then(|r| r.strip_prefix(signed.region.as_str()))
+        .and_then(|r| r.strip_prefix('/'))
+        .and_then(|r| r.strip_prefix(signed.service.as_str()))
+        == Some("/aws4_request");
+    if !scope_matches {
         return Err(AuthError::signature_mismatch());
     }
     if !signed.signed_headers.iter().any(|h| h == "host") {
@@ -632,7 +642,14 @@ mod tests {
             canonical_query("b=2&a=1&a=0&X-Amz-Signature=x&c=%7e%20"),
             "a=0&a=1&b=2&c=~%20"
         );
-        assert_eq!(canonical_header_value(b"  a   b  "), "a b");
+        let canonical_header_value = |v: &[u8]| {
+            let mut out = String::from("x:");
+            push_canonical_header_value(&mut out, v);
+            out
+        };
+        assert_eq!(canonical_header_value(b"  a   b  "), "x:a b");
+        assert_eq!(canonical_header_value(b"\t \ta\t  b"), "x:a b");
+        assert_eq!(canonical_header_value(b""), "x:");
     }
 
     #[test]

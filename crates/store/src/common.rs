@@ -9,6 +9,18 @@ use tokio::time::Instant;
 use crate::audit::{LookupPlan, PreparedAuditEvent, SqlArg, StoredAuditEvent, digest_bytes};
 use crate::{AuditEvent, AuditPage, AuditQuery, Change, Mutation, RESET_KIND, Record, StoreError};
 
+/// `bytes` as lowercase hex (what `hex::encode` gives, without its per-char iterator).
+fn lower_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0xf)]);
+    }
+    // Only ASCII digits were written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
 /// The place of one appended event in the chain.
 pub(crate) struct Link {
     pub seq: i64,
@@ -26,7 +38,7 @@ pub(crate) fn link(head_seq: i64, head_digest: &str, events: &[PreparedAuditEven
         .zip(head_seq + 1..)
         .map(|(e, seq)| {
             prev = e.digest(&prev, seq);
-            let digest = hex::encode(prev);
+            let digest = lower_hex(&prev);
             Link {
                 seq,
                 prev_digest: std::mem::replace(&mut prev_hex, digest.clone()),
@@ -322,4 +334,13 @@ pub(crate) fn into_page(
         None
     };
     AuditPage { events, next_token }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lower_hex_matches_hex_encode() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        assert_eq!(super::lower_hex(&bytes), hex::encode(&bytes));
+    }
 }
