@@ -271,22 +271,13 @@ pub fn list(call: &Call<'_>, input: ListInput) -> Result<Outcome, ServiceError> 
             .filter(|p| p.organization_id == org.id && p.policy_type == input.filter)
             .map(|p| policy_output(org, p)["PolicySummary"].clone()),
     );
-    summaries.sort_by_key(|p| p["Id"].as_str().unwrap_or_default().to_owned());
-    let page = input.paging.page(
-        &summaries,
-        |p| p["Id"].as_str().unwrap_or_default().to_owned(),
-        "Policies",
-        Value::clone,
-    )?;
-    Ok(Outcome::output(page))
+    page_by(&input.paging, summaries, "Id", "Policies")
 }
 
 pub fn attach(call: &Call<'_>, input: AttachInput) -> Result<Outcome, ServiceError> {
     let view = call.plane.view();
     let org = managed(&view, call)?;
-    let policy_type = policy_type_of(&view, &input.policy_id)
-        .filter(|_| belongs(&view, org, &input.policy_id))
-        .ok_or_else(policy_not_found)?;
+    let policy_type = usable_policy_type(&view, org, &input.policy_id)?;
     if !org.enabled_policy_types.iter().any(|t| t == policy_type) {
         return Err(not_enabled());
     }
@@ -322,9 +313,7 @@ pub fn attach(call: &Call<'_>, input: AttachInput) -> Result<Outcome, ServiceErr
 pub fn detach(call: &Call<'_>, input: AttachInput) -> Result<Outcome, ServiceError> {
     let view = call.plane.view();
     let org = managed(&view, call)?;
-    let policy_type = policy_type_of(&view, &input.policy_id)
-        .filter(|_| belongs(&view, org, &input.policy_id))
-        .ok_or_else(policy_not_found)?;
+    let policy_type = usable_policy_type(&view, org, &input.policy_id)?;
     let mut attached = attached_to(&view, org, &input.target_id)?;
     if !attached.contains(&input.policy_id) {
         return Err(ServiceError::modeled(
@@ -357,35 +346,24 @@ pub fn list_for_target(call: &Call<'_>, input: ForTargetInput) -> Result<Outcome
     let view = call.plane.view();
     let org = managed(&view, call)?;
     let attached = attached_to(&view, org, &input.target_id)?;
-    let mut summaries: Vec<Value> = attached
+    let summaries: Vec<Value> = attached
         .iter()
         .filter(|id| policy_type_of(&view, id) == Some(input.filter.as_str()))
         .filter_map(|id| summary(&view, org, id))
         .collect();
-    summaries.sort_by_key(|p| p["Id"].as_str().unwrap_or_default().to_owned());
-    let page = input.paging.page(
-        &summaries,
-        |p| p["Id"].as_str().unwrap_or_default().to_owned(),
-        "Policies",
-        Value::clone,
-    )?;
-    Ok(Outcome::output(page))
+    page_by(&input.paging, summaries, "Id", "Policies")
 }
 
 pub fn list_targets(call: &Call<'_>, input: PolicyInput) -> Result<Outcome, ServiceError> {
     let view = call.plane.view();
     let org = managed(&view, call)?;
-    if policy_type_of(&view, &input.policy_id).is_none() || !belongs(&view, org, &input.policy_id) {
-        return Err(policy_not_found());
-    }
-    let targets = targets_of(&view, org, &input.policy_id);
-    let page = input.paging.page(
-        &targets,
-        |t| t["TargetId"].as_str().unwrap_or_default().to_owned(),
+    usable_policy_type(&view, org, &input.policy_id)?;
+    page_by(
+        &input.paging,
+        targets_of(&view, org, &input.policy_id),
+        "TargetId",
         "Targets",
-        Value::clone,
-    )?;
-    Ok(Outcome::output(page))
+    )
 }
 
 /// The effective management policy (tag policy, …) of an account: the policies of
@@ -491,6 +469,17 @@ fn check_content(policy_type: &str, content: &str) -> Result<(), ServiceError> {
 /// The type of a customer or AWS-managed policy.
 fn policy_type_of<'v>(view: &'v View, id: &str) -> Option<&'v str> {
     view.org.policy_content(id).map(|(ty, _)| ty)
+}
+
+/// The type of a policy usable in `org`, or PolicyNotFound.
+fn usable_policy_type<'v>(
+    view: &'v View,
+    org: &Organization,
+    id: &str,
+) -> Result<&'v str, ServiceError> {
+    policy_type_of(view, id)
+        .filter(|_| belongs(view, org, id))
+        .ok_or_else(policy_not_found)
 }
 
 /// Whether a policy id is usable in `org`: an AWS-managed policy or one of its own.
@@ -642,7 +631,6 @@ fn targets_of(view: &View, org: &Organization, id: &str) -> Vec<Value> {
                 "Arn": arn(org, &format!("account/{}/{}", org.id, account.account_id))}));
         }
     }
-    targets.sort_by_key(|t| t["TargetId"].as_str().unwrap_or_default().to_owned());
     targets
 }
 
@@ -683,6 +671,23 @@ fn aws_policy_output(id: &str) -> Option<Value> {
         },
         "Content": content,
     }))
+}
+
+/// One page of `items` as `list_member`, ordered by their `id_member`.
+fn page_by(
+    paging: &TokenPaging,
+    mut items: Vec<Value>,
+    id_member: &str,
+    list_member: &str,
+) -> Result<Outcome, ServiceError> {
+    let id = |v: &Value| v[id_member].as_str().unwrap_or_default().to_owned();
+    items.sort_by_key(id);
+    Ok(Outcome::output(paging.page(
+        &items,
+        id,
+        list_member,
+        Value::clone,
+    )?))
 }
 
 fn policy_not_found() -> ServiceError {

@@ -739,12 +739,7 @@ pub fn register_delegated_admin(
         input.service_principal,
         call.now.timestamp(),
     ));
-    Ok(Outcome::changed(vec![put(
-        records::ORGANIZATION,
-        &org.id,
-        &org,
-        Expect::Any,
-    )?]))
+    store_organization(&org)
 }
 
 pub fn deregister_delegated_admin(
@@ -763,12 +758,7 @@ pub fn deregister_delegated_admin(
             "The provided account is not a registered delegated administrator for your organization.",
         ));
     }
-    Ok(Outcome::changed(vec![put(
-        records::ORGANIZATION,
-        &org.id,
-        &org,
-        Expect::Any,
-    )?]))
+    store_organization(&org)
 }
 
 pub fn list_delegated_admins(
@@ -999,6 +989,16 @@ fn access_role(account_id: &str, management: &str, name: &str, now: i64) -> Role
         tags: Vec::new(),
         last_used: None,
     }
+}
+
+/// An outcome that stores the changed organization record.
+fn store_organization(org: &Organization) -> Result<Outcome, ServiceError> {
+    Ok(Outcome::changed(vec![put(
+        records::ORGANIZATION,
+        &org.id,
+        org,
+        Expect::Any,
+    )?]))
 }
 
 pub(super) fn put<T: serde::Serialize>(
