@@ -1,5 +1,5 @@
-//! `rampart serve`: opens the state, loads it into memory, follows the change feed
-//! and serves the AWS APIs until SIGINT or SIGTERM.
+//! `rampart serve`: opens the state, loads it into memory, follows the change feed,
+//! rotates KMS keys on their schedule and serves the AWS APIs until SIGINT or SIGTERM.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -43,6 +43,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     .await
     .context("loading the state")?;
     plane.spawn_follower();
+    rampart_services::kms::rotation::spawn_sweeper(&plane);
     if args.dev {
         tracing::warn!(
             account = %args.account_id,

@@ -64,6 +64,7 @@ fn main() {
         }],
         policy: None,
         import_key: None,
+        version: 1,
     };
     let raw = Aes256Gcm::new_from_slice(&bytes).unwrap();
     let plaintext = vec![7u8; 1024];

@@ -114,6 +114,69 @@ pub fn prepared_event(call: ApiCall<'_>) -> PreparedAuditEvent {
     PreparedAuditEvent::with_canonical_record(event, &record)
 }
 
+/// What CloudTrail records of something a service did by itself rather than at a
+/// caller's request (an `AwsServiceEvent`, such as KMS rotating a key on its schedule).
+pub struct ServiceEvent<'a> {
+    pub account_id: &'a str,
+    /// The service's endpoint prefix (`kms`, ...).
+    pub service: &'a str,
+    pub event_name: &'a str,
+    pub region: &'a str,
+    /// `(resource type, ARN)` pairs the event concerns.
+    pub resources: Vec<(String, String)>,
+    /// `serviceEventDetails`.
+    pub details: Value,
+    pub time: DateTime<Utc>,
+}
+
+/// Who CloudTrail says acted in a service event (`userIdentity.invokedBy`), and from
+/// where (`sourceIPAddress`, `userAgent`).
+const AWS_INTERNAL: &str = "AWS Internal";
+
+/// The CloudTrail event of `event`, as AWS writes service events: no caller, only the
+/// account and `invokedBy`, no request and no response.
+pub fn service_event(event: ServiceEvent<'_>) -> AuditEvent {
+    let event_id = uuid::Uuid::now_v7().to_string();
+    let event_source = format!("{}.amazonaws.com", event.service);
+    let resources: Vec<Value> = event
+        .resources
+        .iter()
+        .map(|(t, arn)| serde_json::json!({"ARN": arn, "accountId": event.account_id, "type": t}))
+        .collect();
+    let record = serde_json::json!({
+        "awsRegion": event.region,
+        "eventCategory": "Management",
+        "eventID": event_id,
+        "eventName": event.event_name,
+        "eventSource": event_source,
+        "eventTime": event.time.to_rfc3339_opts(SecondsFormat::Secs, true),
+        "eventType": "AwsServiceEvent",
+        "eventVersion": "1.08",
+        "managementEvent": true,
+        "readOnly": false,
+        "recipientAccountId": event.account_id,
+        "requestParameters": null,
+        "resources": resources,
+        "responseElements": null,
+        "serviceEventDetails": event.details,
+        "sourceIPAddress": AWS_INTERNAL,
+        "userAgent": AWS_INTERNAL,
+        "userIdentity": {"accountId": event.account_id, "invokedBy": AWS_INTERNAL},
+    });
+    AuditEvent {
+        event_id,
+        event_time: event.time,
+        account_id: event.account_id.to_owned(),
+        event_name: event.event_name.to_owned(),
+        event_source,
+        username: None,
+        access_key_id: None,
+        read_only: false,
+        resources: event.resources,
+        record,
+    }
+}
+
 /// A JSON object written key by key, in the order given (the caller keeps it sorted).
 struct Record {
     out: Vec<u8>,

@@ -3,8 +3,14 @@
 //! imported key material.
 //!
 //! A key pending deletion is gone once its deletion date passes (lookups stop finding
-//! it); automatic rotation is recorded (enabled, period, next date) but material is
-//! added only by RotateKeyOnDemand.
+//! it). EnableKeyRotation records the schedule (enabled, period, next date);
+//! [`super::rotation`] adds the AUTOMATIC material when the date passes, and
+//! RotateKeyOnDemand adds ON_DEMAND material at once; both through
+//! [`add_rotated_material`].
+//!
+//! Every write of an existing key insists on the version the view holds, so two
+//! concurrent writes of one key (on one replica or several) cannot both land and drop
+//! the other's material: the later one conflicts instead.
 
 use rampart_store::Expect;
 use rand::RngCore;
@@ -17,6 +23,7 @@ use serde_json::{Value, json};
 use super::material::{self, Spec};
 use super::{b64, check_not_pending_deletion, error, page, paged, put_key, resolve, unb64};
 use crate::call::{Call, Outcome};
+use crate::control_plane::ControlPlane;
 use crate::error::ServiceError;
 use crate::ids;
 use crate::records::{KmsImport, KmsKey, KmsMaterial, KmsTag};
@@ -26,7 +33,10 @@ use crate::view::kms::{KeyEntry, import_aad, material_aad};
 const MAX_TAGS: usize = 50;
 /// AWS's quota of on-demand rotations per key.
 const MAX_ON_DEMAND_ROTATIONS: usize = 10;
-const DAY: i64 = 86_400;
+/// Seconds in a day.
+pub(super) const DAY: i64 = 86_400;
+/// AWS's rotation period when EnableKeyRotation names none.
+pub(super) const DEFAULT_ROTATION_PERIOD_DAYS: i64 = 365;
 
 /// The default key policy: the account may use and manage the key through IAM.
 pub fn default_policy(account_id: &str) -> String {
@@ -194,8 +204,15 @@ pub fn create(call: &Call<'_>, input: CreateKeyInput) -> Result<Outcome, Service
         key.state = "PendingImport".to_owned();
     } else {
         let bytes = material::generate(spec)?;
-        key.materials
-            .push(sealed_material(call, &key_id, 0, &bytes, None, None));
+        key.materials.push(sealed_material(
+            call.plane,
+            call.now.timestamp(),
+            &key_id,
+            0,
+            &bytes,
+            None,
+            None,
+        ));
     }
     let mutation = put_key(&key, Expect::Absent)?;
     let entry = KeyEntry {
@@ -203,6 +220,7 @@ pub fn create(call: &Call<'_>, input: CreateKeyInput) -> Result<Outcome, Service
         materials: Vec::new(),
         policy: None,
         import_key: None,
+        version: 0,
     };
     Ok(Outcome {
         output: json!({ "KeyMetadata": metadata(&entry, call.now.timestamp()) }),
@@ -210,9 +228,10 @@ pub fn create(call: &Call<'_>, input: CreateKeyInput) -> Result<Outcome, Service
     })
 }
 
-/// A new material version, sealed for `key_id` at `version`.
+/// A new material version created at `now`, sealed for `key_id` at `version`.
 fn sealed_material(
-    call: &Call<'_>,
+    plane: &ControlPlane,
+    now: i64,
     key_id: &str,
     version: usize,
     bytes: &[u8],
@@ -222,9 +241,9 @@ fn sealed_material(
     KmsMaterial {
         material_id: material_id
             .unwrap_or_else(|| hex::encode(material::random_bytes(32).as_slice())),
-        created: call.now.timestamp(),
+        created: now,
         rotation_type: rotation_type.map(str::to_owned),
-        sealed: call.plane.seal(bytes, &material_aad(key_id, version)),
+        sealed: plane.seal(bytes, &material_aad(key_id, version)),
     }
 }
 
@@ -309,7 +328,7 @@ fn update(
     let entry = resolve(&view, call, key_ref)?;
     let mut key = entry.key.clone();
     change(entry, &mut key)?;
-    let mutation = put_key(&key, Expect::Any)?;
+    let mutation = put_key(&key, Expect::Version(entry.version))?;
     Ok((key, Outcome::changed(vec![mutation])))
 }
 
@@ -467,8 +486,9 @@ pub fn list_tags(call: &Call<'_>, input: ListTagsInput) -> Result<Outcome, Servi
     Ok(Outcome::output(paged(json!({ "Tags": tags }), next)))
 }
 
-/// Refuses rotation for keys that do not rotate (asymmetric, HMAC, imported).
-fn check_rotatable(entry: &KeyEntry, now: i64) -> Result<(), ServiceError> {
+/// Refuses rotation for keys that do not rotate (asymmetric, HMAC, imported) and for
+/// keys not usable at `now` (disabled, pending deletion or import).
+pub(super) fn check_rotatable(entry: &KeyEntry, now: i64) -> Result<(), ServiceError> {
     super::check_usable(entry, now)?;
     if entry.key.key_spec != "SYMMETRIC_DEFAULT" || entry.key.origin != "AWS_KMS" {
         return Err(error(
@@ -491,7 +511,9 @@ pub struct RotationInput {
 }
 
 pub fn enable_rotation(call: &Call<'_>, input: RotationInput) -> Result<Outcome, ServiceError> {
-    let days = input.rotation_period_in_days.unwrap_or(365);
+    let days = input
+        .rotation_period_in_days
+        .unwrap_or(DEFAULT_ROTATION_PERIOD_DAYS);
     if !(90..=2560).contains(&days) {
         return Err(ServiceError::Validation(format!(
             "1 validation error detected: Value '{days}' at 'rotationPeriodInDays' failed to satisfy constraint: Member must have value between 90 and 2560"
@@ -558,22 +580,35 @@ pub fn rotate_on_demand(call: &Call<'_>, input: KeyInput) -> Result<Outcome, Ser
                 ),
             ));
         }
-        let bytes = material::generate(Spec::Symmetric)?;
-        let version = key.materials.len();
-        key.materials.push(sealed_material(
-            call,
-            &key.key_id,
-            version,
-            &bytes,
-            Some("ON_DEMAND"),
-            None,
-        ));
-        Ok(())
+        add_rotated_material(call.plane, call.now.timestamp(), key, "ON_DEMAND")
     })?;
     outcome.output = json!({
         "KeyId": crate::view::kms::key_arn(&key.region, &key.account_id, &key.key_id),
     });
     Ok(outcome)
+}
+
+/// Rotates `key`: adds a new version of symmetric material from the CSPRNG, created at
+/// `now` and sealed for its version, which new ciphertexts then use (older ones keep
+/// naming theirs). `rotation_type` is `AUTOMATIC` or `ON_DEMAND`.
+pub(super) fn add_rotated_material(
+    plane: &ControlPlane,
+    now: i64,
+    key: &mut KmsKey,
+    rotation_type: &str,
+) -> Result<(), ServiceError> {
+    let bytes = material::generate(Spec::Symmetric)?;
+    let version = key.materials.len();
+    key.materials.push(sealed_material(
+        plane,
+        now,
+        &key.key_id,
+        version,
+        &bytes,
+        Some(rotation_type),
+        None,
+    ));
+    Ok(())
 }
 
 pub fn list_rotations(call: &Call<'_>, input: ListTagsInput) -> Result<Outcome, ServiceError> {
@@ -769,7 +804,8 @@ pub fn import_material(call: &Call<'_>, input: ImportInput) -> Result<Outcome, S
             ));
         }
         key.materials = vec![sealed_material(
-            call,
+            call.plane,
+            call.now.timestamp(),
             &key.key_id,
             0,
             &plain,

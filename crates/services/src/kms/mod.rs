@@ -3,6 +3,8 @@
 //!
 //! - [`keys`]: the key lifecycle (CreateKey, DescribeKey, ListKeys, enable/disable,
 //!   scheduled deletion, description, tags, rotation, imported material);
+//! - [`rotation`]: automatic rotation, the sweep that rotates keys whose next rotation
+//!   date has passed, and the task that runs it on every replica;
 //! - [`crypto`]: Encrypt, Decrypt, ReEncrypt, data keys, GenerateRandom, and the
 //!   symmetric ciphertext format ([`crypto::Envelope`]);
 //! - [`material`]: key material per key spec: generation, public keys, signatures, MACs;
@@ -16,8 +18,9 @@
 //! audit trail redacts the model's sensitive members: plaintexts and private keys).
 //!
 //! What this module leaves to others: authentication, the authorization decision
-//! (`crate::authorize`, which evaluates the key policy from the view), committing the
-//! mutations and the audit event (the server).
+//! (`crate::authorize`, which evaluates the key policy from the view), committing a
+//! call's mutations and its audit event (the server; only [`rotation`], which no call
+//! starts, commits its own).
 
 pub mod aliases;
 pub mod authz;
@@ -26,6 +29,7 @@ pub mod grants;
 pub mod keys;
 pub mod material;
 pub mod policy;
+pub mod rotation;
 
 use rampart_store::{Expect, Mutation};
 

@@ -93,7 +93,7 @@ pub fn put(call: &Call<'_>, input: PutInput) -> Result<Outcome, ServiceError> {
     key.policy = input.policy;
     Ok(Outcome::changed(vec![put_key(
         &key,
-        rampart_store::Expect::Any,
+        rampart_store::Expect::Version(entry.version),
     )?]))
 }
 

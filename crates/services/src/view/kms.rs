@@ -32,6 +32,9 @@ pub struct KeyEntry {
     pub policy: Option<Arc<PolicySet>>,
     /// The private half of the wrapping key GetParametersForImport handed out (PKCS#8).
     pub import_key: Option<Zeroizing<Vec<u8>>>,
+    /// The stored record's version, which every write of the key insists on (so a
+    /// write made from an older view conflicts rather than drop newer material).
+    pub version: i64,
 }
 
 impl KeyEntry {
@@ -125,6 +128,8 @@ impl KmsView {
                 materials,
                 policy,
                 import_key,
+                // Set by the view as it notes the record's version.
+                version: 0,
             },
         );
         Ok(())

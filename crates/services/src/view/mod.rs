@@ -264,10 +264,18 @@ impl View {
 
     /// Notes the stored version of a record the view keeps versions of.
     fn versioned(&mut self, kind: &str, id: &str, version: i64) {
-        if kind == records::IAM_MFA_DEVICE
-            && let Some(entry) = self.mfa_devices.get_mut(id)
-        {
-            entry.version = version;
+        match kind {
+            records::IAM_MFA_DEVICE => {
+                if let Some(entry) = self.mfa_devices.get_mut(id) {
+                    entry.version = version;
+                }
+            }
+            records::KMS_KEY => {
+                if let Some(entry) = self.kms.keys.get_mut(id) {
+                    entry.version = version;
+                }
+            }
+            _ => {}
         }
     }
 
