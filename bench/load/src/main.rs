@@ -3,6 +3,11 @@
 //! fixed time, closed-loop, or at a fixed total rate with `--rate`, and prints one line:
 //! `requests=<n> errors=<n> requests_per_s=<x> p50_us=<x> p99_us=<x>`.
 //!
+//! At a rate, a pacer thread hands out send times evenly spaced (to within a fifth of a
+//! millisecond) round-robin over the connections, and a call's latency counts from its
+//! send time, not from when its connection was free to send it: a slow answer also
+//! delays the calls queued behind it, as it would for real clients.
+//!
 //! A response whose status is not 200 counts as an error, so a benchmark cannot pass on
 //! fast failures.
 
@@ -44,7 +49,7 @@ struct Sample {
     errors: u64,
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let recorded: RecordedRequest = serde_json::from_slice(
@@ -53,37 +58,41 @@ async fn main() -> anyhow::Result<()> {
     )?;
     let uri: hyper::Uri = recorded.url.parse()?;
     let authority = uri.authority().context("URL without host")?.to_string();
-    let interval = args
-        .rate
-        .map(|rate| Duration::from_secs_f64(args.connections as f64 / rate));
-
     let mut senders = Vec::with_capacity(args.connections);
     for _ in 0..args.connections {
         senders.push(connect(&authority).await?);
     }
-    // With `--rate`, connection `i` starts `i / connections` of an interval late, so
-    // requests arrive evenly spread instead of in bursts of `connections` at once.
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(args.seconds);
+    let mut schedules = Vec::with_capacity(args.connections);
     let mut tasks = Vec::new();
-    for (i, mut sender) in senders.into_iter().enumerate() {
+    for mut sender in senders {
         let request = build(&recorded, &uri)?;
         let authority = authority.clone();
-        let offset = interval.map_or(Duration::ZERO, |iv| {
-            iv.mul_f64(i as f64 / args.connections as f64)
-        });
+        let mut schedule = match args.rate {
+            Some(_) => {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                schedules.push(tx);
+                Some(rx)
+            }
+            None => None,
+        };
         tasks.push(tokio::spawn(async move {
             let mut sample = Sample {
                 latencies_us: Vec::new(),
                 errors: 0,
             };
-            let mut next = start + offset;
-            while Instant::now() < deadline {
-                if let Some(interval) = interval {
-                    tokio::time::sleep_until(next.into()).await;
-                    next += interval;
-                }
-                let started = Instant::now();
+            loop {
+                // Closed loop: now. At a rate: when the pacer says, and the latency counts
+                // from then, so time spent waiting for this connection is not hidden.
+                let started = match &mut schedule {
+                    None if Instant::now() < deadline => Instant::now(),
+                    Some(rx) => match rx.recv().await {
+                        Some(at) => at,
+                        None => break,
+                    },
+                    None => break,
+                };
                 // A server that closes connections (moto's answers `Connection: close`)
                 // costs a reconnect, inside the measured latency, as it costs any client.
                 if sender.ready().await.is_err() {
@@ -113,6 +122,9 @@ async fn main() -> anyhow::Result<()> {
             sample
         }));
     }
+    if let Some(rate) = args.rate {
+        std::thread::spawn(move || pace(rate, start, deadline, schedules));
+    }
     let mut latencies = Vec::new();
     let mut errors = 0;
     for task in tasks {
@@ -138,6 +150,33 @@ async fn main() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Hands out send times `1 / rate` apart, round-robin over the connections, until the
+/// deadline, then closes the schedules. A thread of its own that wakes every
+/// [`PACER_NAP`] and hands out the times that have come (the runtime's timers tick by
+/// the millisecond, which would send in bursts of a millisecond's worth of requests).
+fn pace(
+    rate: f64,
+    start: Instant,
+    deadline: Instant,
+    schedules: Vec<tokio::sync::mpsc::UnboundedSender<Instant>>,
+) {
+    let gap = Duration::from_secs_f64(1.0 / rate);
+    let mut next = start;
+    let mut sent = 0usize;
+    while next < deadline {
+        let now = Instant::now();
+        while next <= now && next < deadline {
+            let _ = schedules[sent % schedules.len()].send(next);
+            sent += 1;
+            next += gap;
+        }
+        std::thread::sleep(next.saturating_duration_since(now).max(PACER_NAP));
+    }
+}
+
+/// The pacer's shortest sleep: a fifth of a millisecond, a few requests at half peak.
+const PACER_NAP: Duration = Duration::from_micros(200);
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
