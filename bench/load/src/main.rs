@@ -3,6 +3,11 @@
 //! fixed time, closed-loop, or at a fixed total rate with `--rate`, and prints one line:
 //! `requests=<n> errors=<n> requests_per_s=<x> p50_us=<x> p99_us=<x>`.
 //!
+//! The request is serialized once and its bytes are written as they are; responses are
+//! parsed with `httparse` and read to the end of their body (Content-Length). A load
+//! generator that shares the machine with the server it measures should take as little
+//! of it as it can: this one runs on one thread.
+//!
 //! At a rate, a pacer thread hands out send times evenly spaced (to within a fifth of a
 //! millisecond) round-robin over the connections, and a call's latency counts from its
 //! send time, not from when its connection was free to send it: a slow answer also
@@ -11,18 +16,17 @@
 //! A response whose status is not 200 counts as an error, so a benchmark cannot pass on
 //! fast failures.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use bytes::Bytes;
+use anyhow::{Context, bail};
 use clap::Parser;
-use http_body_util::{BodyExt, Full};
-use hyper::Request;
-use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 #[derive(Parser)]
 struct Args {
-    /// JSON file with {"method", "url", "headers": {..}, "body"}.
+    /// JSON file with {"method", "url", "headers": [[name, value], ..], "body"}.
     request: std::path::PathBuf,
     /// Keep-alive connections, each sending one request at a time.
     #[arg(long, default_value_t = 32)]
@@ -56,19 +60,18 @@ async fn main() -> anyhow::Result<()> {
         &std::fs::read(&args.request)
             .with_context(|| format!("reading {}", args.request.display()))?,
     )?;
-    let uri: hyper::Uri = recorded.url.parse()?;
-    let authority = uri.authority().context("URL without host")?.to_string();
-    let mut senders = Vec::with_capacity(args.connections);
+    let (authority, request) = serialize(&recorded)?;
+    let (authority, request): (Arc<str>, Arc<[u8]>) = (authority.into(), request.into());
+    let mut connections = Vec::with_capacity(args.connections);
     for _ in 0..args.connections {
-        senders.push(connect(&authority).await?);
+        connections.push(Connection::open(&authority).await?);
     }
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(args.seconds);
     let mut schedules = Vec::with_capacity(args.connections);
     let mut tasks = Vec::new();
-    for mut sender in senders {
-        let request = build(&recorded, &uri)?;
-        let authority = authority.clone();
+    for mut connection in connections {
+        let (authority, request) = (authority.clone(), request.clone());
         let mut schedule = match args.rate {
             Some(_) => {
                 let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -93,30 +96,11 @@ async fn main() -> anyhow::Result<()> {
                     },
                     None => break,
                 };
-                // A server that closes connections (moto's answers `Connection: close`)
-                // costs a reconnect, inside the measured latency, as it costs any client.
-                if sender.ready().await.is_err() {
-                    match connect(&authority).await {
-                        Ok(fresh) => sender = fresh,
-                        Err(_) => {
-                            sample.errors += 1;
-                            continue;
-                        }
-                    }
-                }
-                let ok = match sender.send_request(request.clone()).await {
-                    Ok(response) => {
-                        let status = response.status();
-                        response.into_body().collect().await.is_ok() && status == 200
-                    }
-                    Err(_) => false,
-                };
-                if ok {
-                    sample
+                match connection.call(&authority, &request).await {
+                    Ok(200) => sample
                         .latencies_us
-                        .push(started.elapsed().as_micros().min(u32::MAX as u128) as u32);
-                } else {
-                    sample.errors += 1;
+                        .push(started.elapsed().as_micros().min(u32::MAX as u128) as u32),
+                    Ok(_) | Err(_) => sample.errors += 1,
                 }
             }
             sample
@@ -151,6 +135,93 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The request's authority (host:port) and its bytes on the wire, with a Content-Length.
+fn serialize(recorded: &RecordedRequest) -> anyhow::Result<(String, Vec<u8>)> {
+    let rest = recorded
+        .url
+        .strip_prefix("http://")
+        .context("only http:// URLs")?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let mut out = format!("{} {path} HTTP/1.1\r\n", recorded.method);
+    for (name, value) in &recorded.headers {
+        if !name.eq_ignore_ascii_case("content-length") {
+            out += &format!("{name}: {value}\r\n");
+        }
+    }
+    out += &format!(
+        "Content-Length: {}\r\n\r\n{}",
+        recorded.body.len(),
+        recorded.body
+    );
+    Ok((authority.to_owned(), out.into_bytes()))
+}
+
+/// One keep-alive connection; reopened when the server closes it (moto's server answers
+/// `Connection: close`), the reconnect inside the measured latency, as for any client.
+struct Connection {
+    stream: Option<TcpStream>,
+    buffer: Vec<u8>,
+}
+
+impl Connection {
+    async fn open(authority: &str) -> anyhow::Result<Connection> {
+        Ok(Connection {
+            stream: Some(connect(authority).await?),
+            buffer: Vec::with_capacity(16 * 1024),
+        })
+    }
+
+    /// Sends `request` and reads the whole response; its status.
+    async fn call(&mut self, authority: &str, request: &[u8]) -> anyhow::Result<u16> {
+        let mut stream = match self.stream.take() {
+            Some(stream) => stream,
+            None => connect(authority).await?,
+        };
+        stream.write_all(request).await?;
+        self.buffer.clear();
+        let (status, header_len, body_len, keep_alive) = loop {
+            if stream.read_buf(&mut self.buffer).await? == 0 {
+                bail!("connection closed before the response");
+            }
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut response = httparse::Response::new(&mut headers);
+            if let httparse::Status::Complete(header_len) = response.parse(&self.buffer)? {
+                let header = |name: &str| {
+                    response
+                        .headers
+                        .iter()
+                        .find(|h| h.name.eq_ignore_ascii_case(name))
+                        .map(|h| String::from_utf8_lossy(h.value).into_owned())
+                };
+                let body_len: usize = header("content-length")
+                    .context("response without Content-Length")?
+                    .trim()
+                    .parse()?;
+                let close = header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+                break (response.code.unwrap_or(0), header_len, body_len, !close);
+            }
+        };
+        while self.buffer.len() < header_len + body_len {
+            if stream.read_buf(&mut self.buffer).await? == 0 {
+                bail!("connection closed inside the body");
+            }
+        }
+        if keep_alive {
+            self.stream = Some(stream);
+        }
+        Ok(status)
+    }
+}
+
+async fn connect(authority: &str) -> anyhow::Result<TcpStream> {
+    let stream = TcpStream::connect(authority).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
 /// Hands out send times `1 / rate` apart, round-robin over the connections, until the
 /// deadline, then closes the schedules. A thread of its own that wakes every
 /// [`PACER_NAP`] and hands out the times that have come (the runtime's timers tick by
@@ -177,24 +248,3 @@ fn pace(
 
 /// The pacer's shortest sleep: a fifth of a millisecond, a few requests at half peak.
 const PACER_NAP: Duration = Duration::from_micros(200);
-
-type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
-
-/// A new keep-alive HTTP/1.1 connection.
-async fn connect(authority: &str) -> anyhow::Result<Sender> {
-    let stream = tokio::net::TcpStream::connect(authority).await?;
-    stream.set_nodelay(true)?;
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(connection);
-    Ok(sender)
-}
-
-fn build(recorded: &RecordedRequest, uri: &hyper::Uri) -> anyhow::Result<Request<Full<Bytes>>> {
-    let mut builder = Request::builder()
-        .method(recorded.method.as_str())
-        .uri(uri.path_and_query().map_or("/", |p| p.as_str()));
-    for (name, value) in &recorded.headers {
-        builder = builder.header(name, value);
-    }
-    Ok(builder.body(Full::new(Bytes::from(recorded.body.clone())))?)
-}
