@@ -8,15 +8,14 @@ use serde_json::{Map, Value};
 use crate::error::AwsError;
 use crate::model::{Location, Member, ServiceModel, Shape, ShapeKind, TimestampFormat};
 use crate::timestamp;
-use crate::validate::child_path;
-use crate::value::{scalar_from_str, scalar_to_string, type_name};
+use crate::validate::Path;
+use crate::value::{is_base64, scalar_to_string, type_name};
 use crate::{HttpRequest, HttpResponse, Route};
 
-fn mismatch(shape: &Shape, path: &str) -> AwsError {
-    let at = if path.is_empty() {
-        "the request body".to_string()
-    } else {
-        format!("'{path}'")
+fn mismatch(shape: &Shape, path: &Path<'_>) -> AwsError {
+    let at = match path {
+        Path::Root => "the request body".to_string(),
+        path => format!("'{path}'"),
     };
     AwsError::serialization(format!(
         "Expected a value of type {} at {at}",
@@ -29,7 +28,7 @@ pub(crate) fn from_wire(
     model: &ServiceModel,
     shape: &Shape,
     v: Value,
-    path: &str,
+    path: &Path<'_>,
 ) -> Result<Value, AwsError> {
     match (shape.kind, v) {
         (_, Value::Null) => Ok(Value::Null),
@@ -46,7 +45,7 @@ pub(crate) fn from_wire(
                     model,
                     model.shape(m.shape),
                     child,
-                    &child_path(path, &m.name),
+                    &Path::Member(path, &m.name),
                 )?;
                 if !cv.is_null() {
                     out.insert(m.name.clone(), cv);
@@ -61,7 +60,7 @@ pub(crate) fn from_wire(
             let s = model.shape(item.shape);
             let mut out = Vec::with_capacity(items.len());
             for (i, e) in items.into_iter().enumerate() {
-                let v = from_wire(model, s, e, &format!("{path}.{}.member", i + 1))?;
+                let v = from_wire(model, s, e, &Path::Item(path, i))?;
                 if !v.is_null() {
                     out.push(v);
                 }
@@ -75,7 +74,7 @@ pub(crate) fn from_wire(
             let s = model.shape(val.shape);
             let mut out = Map::new();
             for (k, e) in obj {
-                let v = from_wire(model, s, e, &format!("{path}.{k}"))?;
+                let v = from_wire(model, s, e, &Path::Entry(path, &k))?;
                 if !v.is_null() {
                     out.insert(k, v);
                 }
@@ -99,9 +98,7 @@ pub(crate) fn from_wire(
                 "Non-finite number at '{path}' is not supported"
             )))
         }
-        (ShapeKind::Blob, Value::String(s)) => {
-            scalar_from_str(shape, &s).map_err(|_| mismatch(shape, path))
-        }
+        (ShapeKind::Blob, Value::String(s)) if is_base64(&s) => Ok(Value::String(s)),
         (ShapeKind::Timestamp, Value::Number(n)) => n
             .as_f64()
             .map(timestamp::to_value)
@@ -199,7 +196,7 @@ pub(crate) fn parse_body(body: &[u8]) -> Result<Value, AwsError> {
 pub(crate) fn parse(route: &Route, req: &HttpRequest) -> Result<Value, AwsError> {
     let body = parse_body(req.body)?;
     match route.operation().input {
-        Some(id) => from_wire(route.service, route.service.shape(id), body, ""),
+        Some(id) => from_wire(route.service, route.service.shape(id), body, &Path::Root),
         None => Ok(Value::Object(Map::new())),
     }
 }

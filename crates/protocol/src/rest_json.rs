@@ -13,7 +13,7 @@ use crate::error::AwsError;
 use crate::form;
 use crate::json::{error_body, from_wire, parse_body, to_wire};
 use crate::model::{Location, Operation, ServiceModel, ShapeKind, TimestampFormat, UriSegment};
-use crate::validate::{child_path, message, violation};
+use crate::validate::{Path, child_path, message, violation};
 use crate::value::{scalar_from_str, scalar_to_string};
 use crate::{HttpRequest, HttpResponse, Route};
 
@@ -107,7 +107,7 @@ pub(crate) fn parse(route: &Route, req: &HttpRequest) -> Result<Value, AwsError>
                     model,
                     ps,
                     parse_body(req.body)?,
-                    &child_path("", &pm.name),
+                    &Path::Member(&Path::Root, &pm.name),
                 )?),
                 _ => None,
             };
@@ -116,7 +116,7 @@ pub(crate) fn parse(route: &Route, req: &HttpRequest) -> Result<Value, AwsError>
             }
             o
         }
-        None => match from_wire(model, shape, parse_body(req.body)?, "")? {
+        None => match from_wire(model, shape, parse_body(req.body)?, &Path::Root)? {
             Value::Object(o) => o,
             _ => Map::new(),
         },

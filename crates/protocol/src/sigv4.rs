@@ -25,7 +25,7 @@ use crate::HttpRequest;
 use crate::error::AwsError;
 use crate::form;
 use crate::model::Protocol;
-use crate::timestamp::{format_amz_date, parse_amz_date};
+use crate::timestamp::{amz_day, format_amz_date, parse_amz_date};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -198,16 +198,22 @@ fn incomplete(msg: impl Into<String>) -> AuthError {
     AuthError::IncompleteSignature(msg.into())
 }
 
-fn parse_credential(cred: &str, what: &str) -> Result<(String, String, String, String), AuthError> {
+/// `what` says where the credential came from, for the error message (built only then).
+fn parse_credential(
+    cred: &str,
+    what: &dyn Fn() -> String,
+) -> Result<(String, String, String, String), AuthError> {
     let parts: Vec<&str> = cred.split('/').collect();
     if parts.len() != 5 || parts[4] != "aws4_request" || parts.iter().any(|p| p.is_empty()) {
         return Err(incomplete(format!(
-            "Credential should be scoped to a valid region, not a malformed scope. {what}"
+            "Credential should be scoped to a valid region, not a malformed scope. {}",
+            what()
         )));
     }
     if parts[1].len() != 8 || !parts[1].bytes().all(|b| b.is_ascii_digit()) {
         return Err(incomplete(format!(
-            "Credential should be scoped to a valid date. {what}"
+            "Credential should be scoped to a valid date. {}",
+            what()
         )));
     }
     Ok((
@@ -255,8 +261,9 @@ pub fn extract(req: &HttpRequest) -> Result<Option<SignedRequest>, AuthError> {
             "{missing}Re-examine the query-string parameters."
         )));
     }
-    let (akid, sdate, region, service) =
-        parse_credential(&cred, "Re-examine the query-string parameters.")?;
+    let (akid, sdate, region, service) = parse_credential(&cred, &|| {
+        "Re-examine the query-string parameters.".to_owned()
+    })?;
     let timestamp = parse_amz_date(&date).ok_or_else(|| {
         incomplete(format!(
             "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\", not '{date}'."
@@ -325,7 +332,8 @@ fn from_header(req: &HttpRequest, auth: &str) -> Result<SignedRequest, AuthError
     let (Some(cred), Some(signed), Some(sig), Some(date)) = (cred, signed, sig, date) else {
         return Err(incomplete(format!("{missing}Authorization={auth}")));
     };
-    let (akid, sdate, region, service) = parse_credential(cred, &format!("Authorization={auth}"))?;
+    let (akid, sdate, region, service) =
+        parse_credential(cred, &|| format!("Authorization={auth}"))?;
     let timestamp = parse_amz_date(date)
         .or_else(|| crate::timestamp::parse_rfc822(date).map(|f| f as i64))
         .ok_or_else(|| incomplete(format!("Date must be in ISO-8601 'basic format'. Got '{date}'. See http://en.wikipedia.org/wiki/ISO_8601")))?;
@@ -521,12 +529,12 @@ pub fn verify(
             }
         }
     }
-    let date_part = format_amz_date(signed.timestamp);
-    if date_part[..8] != signed.scope_date {
+    let day = amz_day(signed.timestamp);
+    if day.as_slice() != signed.scope_date.as_bytes() {
         return Err(AuthError::SignatureDoesNotMatch(format!(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}', from '{}'.",
             signed.scope_date,
-            &date_part[..8],
+            String::from_utf8_lossy(&day),
             signed.amz_date
         )));
     }

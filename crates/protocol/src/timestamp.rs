@@ -106,6 +106,18 @@ pub fn format_rfc822(secs: f64) -> String {
     )
 }
 
+/// The `YYYYMMDD` of `secs` (UTC), as a SigV4 credential scope names the day.
+pub fn amz_day(secs: i64) -> [u8; 8] {
+    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+    let mut n = y.clamp(0, 9999) * 10_000 + mo * 100 + d;
+    let mut out = [0; 8];
+    for digit in out.iter_mut().rev() {
+        *digit = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out
+}
+
 /// SigV4's `20261123T165000Z`.
 pub fn format_amz_date(secs: i64) -> String {
     let p = split(secs as f64);
@@ -245,6 +257,8 @@ mod tests {
         }
         assert_eq!(parse_amz_date("20150830T123600Z"), Some(1440938160));
         assert_eq!(format_amz_date(1440938160), "20150830T123600Z");
+        assert_eq!(&amz_day(1440938160), b"20150830");
+        assert_eq!(&amz_day(0), b"19700101");
         assert_eq!(
             parse_iso8601("2015-08-30T14:36:00+02:00"),
             Some(1440938160.0)

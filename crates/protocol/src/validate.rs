@@ -4,29 +4,66 @@
 //! failed to satisfy constraint: Member must ...; ...`. Type checking happens earlier,
 //! when each protocol builds the canonical value.
 
-use std::fmt::Write;
+use std::fmt::{self, Write};
 
-use base64::Engine;
 use serde_json::Value;
 
 use crate::error::AwsError;
 use crate::model::{Member, ServiceModel, Shape, ShapeId, ShapeKind};
 
 /// AWS's path spelling of a member: its model name with the first letter lowercased.
-pub(crate) fn path_segment(name: &str) -> String {
+fn write_segment(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
     let mut c = name.chars();
     match c.next() {
-        Some(f) => f.to_lowercase().chain(c).collect(),
-        None => String::new(),
+        Some(first) => {
+            for lower in first.to_lowercase() {
+                f.write_char(lower)?;
+            }
+            f.write_str(c.as_str())
+        }
+        None => Ok(()),
     }
 }
 
-/// Join a parent path and a member name.
+/// Where a value sits in an input, in AWS's spelling (`tags.1.member.value`): a chain
+/// of borrowed links on the stack, written out only when an error names it.
+#[derive(Clone, Copy)]
+pub(crate) enum Path<'a> {
+    Root,
+    /// A structure's member, by its model name.
+    Member(&'a Path<'a>, &'a str),
+    /// A list's item, by its index from 0 (AWS counts from 1).
+    Item(&'a Path<'a>, usize),
+    /// A map's entry, by its key.
+    Entry(&'a Path<'a>, &'a str),
+    /// The key of a map's entries.
+    Key(&'a Path<'a>),
+    /// The value of a map's entry, by its key.
+    Value(&'a Path<'a>, &'a str),
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Path::Root => Ok(()),
+            Path::Member(Path::Root, name) => write_segment(f, name),
+            Path::Member(parent, name) => {
+                write!(f, "{parent}.")?;
+                write_segment(f, name)
+            }
+            Path::Item(parent, i) => write!(f, "{parent}.{}.member", i + 1),
+            Path::Entry(parent, key) => write!(f, "{parent}.{key}"),
+            Path::Key(parent) => write!(f, "{parent}.key"),
+            Path::Value(parent, key) => write!(f, "{parent}.{key}.value"),
+        }
+    }
+}
+
+/// Join a parent path (already written out; empty at the top) and a member name.
 pub(crate) fn child_path(parent: &str, name: &str) -> String {
-    if parent.is_empty() {
-        path_segment(name)
-    } else {
-        format!("{parent}.{}", path_segment(name))
+    match parent {
+        "" => Path::Member(&Path::Root, name).to_string(),
+        parent => format!("{parent}.{}", Path::Member(&Path::Root, name)),
     }
 }
 
@@ -71,7 +108,14 @@ pub(crate) fn message(violations: &[String]) -> String {
 /// validation error for the service's protocol.
 pub fn validate(model: &ServiceModel, shape: ShapeId, value: &Value) -> Result<(), AwsError> {
     let mut out = Vec::new();
-    walk(model, model.shape(shape), false, value, "", &mut out);
+    walk(
+        model,
+        model.shape(shape),
+        false,
+        value,
+        &Path::Root,
+        &mut out,
+    );
     if out.is_empty() {
         Ok(())
     } else {
@@ -92,7 +136,7 @@ fn walk(
     shape: &Shape,
     sensitive: bool,
     v: &Value,
-    path: &str,
+    path: &Path<'_>,
     out: &mut Vec<String>,
 ) {
     let sensitive = sensitive || shape.sensitive;
@@ -100,9 +144,10 @@ fn walk(
         ShapeKind::Structure => {
             let Value::Object(obj) = v else { return };
             for m in &shape.members {
-                let p = child_path(path, &m.name);
+                let p = Path::Member(path, &m.name);
                 match obj.get(&m.name) {
                     None | Some(Value::Null) if m.required => {
+                        let p = p.to_string();
                         out.push(violation(None, false, &p, "Member must not be null"));
                     }
                     None | Some(Value::Null) => {}
@@ -115,8 +160,7 @@ fn walk(
             length(shape, sensitive, v, items.len(), path, out);
             if let Some(m) = &shape.member {
                 for (i, item) in items.iter().enumerate() {
-                    let p = format!("{path}.{}.member", i + 1);
-                    member(model, m, sensitive, item, &p, out);
+                    member(model, m, sensitive, item, &Path::Item(path, i), out);
                 }
             }
         }
@@ -126,17 +170,10 @@ fn walk(
             for (k, item) in obj {
                 if let Some(km) = &shape.key {
                     let kv = Value::String(k.clone());
-                    member(model, km, sensitive, &kv, &format!("{path}.key"), out);
+                    member(model, km, sensitive, &kv, &Path::Key(path), out);
                 }
                 if let Some(vm) = &shape.value {
-                    member(
-                        model,
-                        vm,
-                        sensitive,
-                        item,
-                        &format!("{path}.{k}.value"),
-                        out,
-                    );
+                    member(model, vm, sensitive, item, &Path::Value(path, k), out);
                 }
             }
         }
@@ -147,7 +184,7 @@ fn walk(
                     "Member must satisfy enum value set: [{}]",
                     shape.enum_values.join(", ")
                 );
-                out.push(violation(Some(v), sensitive, path, &c));
+                out.push(violation(Some(v), sensitive, &path.to_string(), &c));
             }
             length(shape, sensitive, v, s.chars().count(), path, out);
             if let Some(re) = shape.pattern_regex()
@@ -157,15 +194,21 @@ fn walk(
                     "Member must satisfy regular expression pattern: {}",
                     shape.pattern.as_deref().unwrap_or_default()
                 );
-                out.push(violation(Some(v), sensitive, path, &c));
+                out.push(violation(Some(v), sensitive, &path.to_string(), &c));
             }
         }
         ShapeKind::Blob => {
+            // The protocol parsers let only valid (padded) base64 through.
             let Value::String(s) = v else { return };
-            let n = base64::engine::general_purpose::STANDARD
-                .decode(s)
-                .map_or(s.len(), |b| b.len());
-            length(shape, sensitive, v, n, path, out);
+            let padding = s.bytes().rev().take_while(|&b| b == b'=').count();
+            length(
+                shape,
+                sensitive,
+                v,
+                (s.len() / 4 * 3).saturating_sub(padding.min(2)),
+                path,
+                out,
+            );
         }
         ShapeKind::Integer | ShapeKind::Long | ShapeKind::Float | ShapeKind::Double => {
             let Some(n) = v.as_f64() else { return };
@@ -184,7 +227,7 @@ fn walk(
                 );
             }
             if !c.is_empty() {
-                out.push(violation(Some(v), sensitive, path, &c));
+                out.push(violation(Some(v), sensitive, &path.to_string(), &c));
             }
         }
         ShapeKind::Boolean | ShapeKind::Timestamp => {}
@@ -196,7 +239,7 @@ fn member(
     m: &Member,
     sensitive: bool,
     v: &Value,
-    path: &str,
+    path: &Path<'_>,
     out: &mut Vec<String>,
 ) {
     walk(model, model.shape(m.shape), sensitive, v, path, out);
@@ -207,7 +250,7 @@ fn length(
     sensitive: bool,
     v: &Value,
     len: usize,
-    path: &str,
+    path: &Path<'_>,
     out: &mut Vec<String>,
 ) {
     let len = len as f64;
@@ -216,14 +259,14 @@ fn length(
             "Member must have length greater than or equal to {}",
             fmt_num(min)
         );
-        out.push(violation(Some(v), sensitive, path, &c));
+        out.push(violation(Some(v), sensitive, &path.to_string(), &c));
     }
     if let Some(max) = shape.max.filter(|&m| len > m) {
         let c = format!(
             "Member must have length less than or equal to {}",
             fmt_num(max)
         );
-        out.push(violation(Some(v), sensitive, path, &c));
+        out.push(violation(Some(v), sensitive, &path.to_string(), &c));
     }
 }
 

@@ -30,6 +30,11 @@ pub(crate) fn type_name(kind: ShapeKind) -> &'static str {
     }
 }
 
+/// Whether `s` is base64 (standard alphabet, padded), as a blob travels in text.
+pub(crate) fn is_base64(s: &str) -> bool {
+    base64::engine::general_purpose::STANDARD.decode(s).is_ok()
+}
+
 /// Convert wire text (query parameter, URI label, header) to a canonical scalar. Blob
 /// text must already be base64, as every one of those positions carries it.
 pub(crate) fn scalar_from_str(shape: &Shape, s: &str) -> Result<Value, TypeMismatch> {
@@ -55,12 +60,8 @@ pub(crate) fn scalar_from_str(shape: &Shape, s: &str) -> Result<Value, TypeMisma
             t if t.eq_ignore_ascii_case("false") => Value::Bool(false),
             _ => return Err(bad()),
         },
-        ShapeKind::Blob => {
-            base64::engine::general_purpose::STANDARD
-                .decode(s)
-                .map_err(|_| bad())?;
-            Value::String(s.to_string())
-        }
+        ShapeKind::Blob if is_base64(s) => Value::String(s.to_string()),
+        ShapeKind::Blob => return Err(bad()),
         ShapeKind::Timestamp => timestamp::to_value(timestamp::parse_any(s).ok_or_else(bad)?),
         ShapeKind::Structure | ShapeKind::List | ShapeKind::Map => return Err(bad()),
     })

@@ -122,19 +122,23 @@ impl RequestContext<'_> {
         };
         let service = route.service.name.as_str();
         let operation = route.operation().name.as_str();
+        // What CloudTrail records of the input, taken before the handler consumes it.
+        let request_parameters = route.redact_input(&input);
         let outcome = match authorize::authorize(&call, service, operation, &input) {
-            Ok(()) => rampart_services::handle(service, operation, &call, input.clone()).await,
+            Ok(()) => rampart_services::handle(service, operation, &call, input).await,
             Err(denied) => Err(denied),
         };
         let outcome = match outcome {
             Ok(outcome) => outcome,
-            Err(e) => return self.fail(&route, &call, Some(&input), to_aws(&route, e)),
+            Err(e) => {
+                return self.fail(&route, &call, Some(request_parameters), to_aws(&route, e));
+            }
         };
         let read_only = outcome.mutations.is_empty();
         let event = self.api_call(
             &route,
             &call,
-            Some(&input),
+            Some(request_parameters),
             read_only,
             (!read_only).then_some(&outcome.output),
             None,
@@ -169,11 +173,17 @@ impl RequestContext<'_> {
         &self,
         route: &Route,
         call: &Call<'_>,
-        input: Option<&serde_json::Value>,
+        request_parameters: Option<serde_json::Value>,
         error: AwsError,
     ) -> HttpResponse {
-        let event =
-            audit::prepared_event(self.api_call(route, call, input, true, None, Some(&error)));
+        let event = audit::prepared_event(self.api_call(
+            route,
+            call,
+            request_parameters,
+            true,
+            None,
+            Some(&error),
+        ));
         let error = self.record(route, event).err().unwrap_or(error);
         rampart_protocol::serialize_error(route.service, &error, self.request_id)
     }
@@ -195,12 +205,13 @@ impl RequestContext<'_> {
         })
     }
 
-    /// What CloudTrail records of this call, secrets redacted by the model.
+    /// What CloudTrail records of this call (`request_parameters` already redacted),
+    /// secrets in the output redacted by the model.
     fn api_call<'c>(
         &'c self,
         route: &'c Route,
         call: &'c Call<'_>,
-        input: Option<&serde_json::Value>,
+        request_parameters: Option<serde_json::Value>,
         read_only: bool,
         output: Option<&serde_json::Value>,
         error: Option<&'c AwsError>,
@@ -214,7 +225,7 @@ impl RequestContext<'_> {
             user_agent: call.user_agent,
             request_id: self.request_id,
             read_only,
-            request_parameters: input.map(|i| route.redact_input(i)),
+            request_parameters,
             response_elements: output.map(|o| route.redact_output(o)),
             error: error.map(|e| (e.code.as_ref(), e.message.as_str())),
             resources: Vec::new(),
