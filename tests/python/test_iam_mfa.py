@@ -130,8 +130,8 @@ def test_a_virtual_device_returns_its_seed_and_qr_code_once(env):
                 if "errorCode" not in r]
     assert len(elements) == 2
     for element in elements:
-        assert element["base32StringSeed"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
-        assert element["qRCodePNG"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
+        # Binary payloads are left out of CloudTrail records.
+        assert "base32StringSeed" not in element and "qRCodePNG" not in element
     assert device["SerialNumber"] in [e["serialNumber"] for e in elements]
 
 

@@ -1,6 +1,9 @@
 //! Redaction for the audit trail: every value whose shape the model marks
 //! `sensitive` (secret access keys, passwords, private keys, SAML assertions, ...)
-//! is replaced, so that CloudTrail events never carry a secret.
+//! is replaced, so that CloudTrail events never carry a secret; and binary payloads
+//! (blob members: ciphertexts, plaintexts, messages, signatures, seeds) are left out, as
+//! CloudTrail leaves them out (KMS's documented Encrypt and Decrypt events, for one, omit
+//! the plaintext and the ciphertext).
 
 use serde_json::Value;
 
@@ -11,7 +14,8 @@ use crate::model::{ServiceModel, ShapeId, ShapeKind};
 pub const HIDDEN: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
 
 impl Route {
-    /// The operation's input (canonical form) with its sensitive values hidden.
+    /// The operation's input (canonical form) with its sensitive values hidden and its
+    /// blobs left out.
     pub fn redact_input(&self, input: &Value) -> Value {
         match self.operation().input {
             Some(shape) => redact(self.service, shape, input),
@@ -19,7 +23,8 @@ impl Route {
         }
     }
 
-    /// The operation's output (canonical form) with its sensitive values hidden.
+    /// The operation's output (canonical form) with its sensitive values hidden and its
+    /// blobs left out.
     pub fn redact_output(&self, output: &Value) -> Value {
         match self.operation().output {
             Some(shape) => redact(self.service, shape, output),
@@ -28,8 +33,8 @@ impl Route {
     }
 }
 
-/// `value` read as shape `shape` of `service`, with sensitive values hidden. Members
-/// the shape does not know are kept as they are.
+/// `value` read as shape `shape` of `service`, with sensitive values hidden and blob
+/// members left out. Members the shape does not know are kept as they are.
 pub fn redact(service: &ServiceModel, shape: ShapeId, value: &Value) -> Value {
     let model = service.shape(shape);
     if model.sensitive {
@@ -39,12 +44,15 @@ pub fn redact(service: &ServiceModel, shape: ShapeId, value: &Value) -> Value {
         (ShapeKind::Structure, Value::Object(members)) => Value::Object(
             members
                 .iter()
-                .map(|(name, v)| {
+                .filter_map(|(name, v)| {
                     let redacted = match model.member_named(name) {
+                        Some(member) if service.shape(member.shape).kind == ShapeKind::Blob => {
+                            return None;
+                        }
                         Some(member) => redact(service, member.shape, v),
                         None => v.clone(),
                     };
-                    (name.clone(), redacted)
+                    Some((name.clone(), redacted))
                 })
                 .collect(),
         ),
@@ -97,5 +105,21 @@ mod tests {
         let redacted = route.redact_input(&input);
         assert_eq!(redacted["SAMLAssertion"], HIDDEN);
         assert_eq!(redacted["RoleArn"], "arn:aws:iam::1:role/r");
+    }
+
+    #[test]
+    fn leaves_out_binary_payloads() {
+        let kms = Services::get("kms").unwrap();
+        let route = Route::by_name(kms, "Decrypt").unwrap();
+        let input = json!({"CiphertextBlob": "AQID", "EncryptionContext": {"k": "v"},
+            "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"});
+        let redacted = route.redact_input(&input);
+        assert_eq!(
+            redacted,
+            json!({"EncryptionContext": {"k": "v"}, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"})
+        );
+        let route = Route::by_name(kms, "Encrypt").unwrap();
+        let redacted = route.redact_input(&json!({"KeyId": "alias/a", "Plaintext": "AQID"}));
+        assert_eq!(redacted, json!({"KeyId": "alias/a"}));
     }
 }
