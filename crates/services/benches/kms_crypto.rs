@@ -35,8 +35,8 @@ fn median_ns(rounds: usize, per_round: usize, mut f: impl FnMut()) -> f64 {
 
 fn main() {
     let bytes = material::random_bytes(32);
-    let entry = KeyEntry {
-        key: KmsKey {
+    let entry = KeyEntry::new(
+        KmsKey {
             key_id: uuid::Uuid::new_v4().hyphenated().to_string(),
             account_id: "123456789012".into(),
             region: "us-east-1".into(),
@@ -58,14 +58,13 @@ fn main() {
             import: None,
             imported_material_id: None,
         },
-        materials: vec![Material {
+        vec![Material {
             aes: Some(Aes256Gcm::new_from_slice(&bytes).unwrap()),
             bytes: bytes.clone(),
         }],
-        policy: None,
-        import_key: None,
-        version: 1,
-    };
+        None,
+        None,
+    );
     let raw = Aes256Gcm::new_from_slice(&bytes).unwrap();
     let plaintext = vec![7u8; 1024];
     let context: BTreeMap<String, String> = [("purpose".to_owned(), "bench".to_owned())]

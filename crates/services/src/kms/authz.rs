@@ -70,7 +70,7 @@ fn key_resource(view: &View, call: &Call<'_>, operation: &str, input: &Value) ->
                 .flatten()
         });
     match found {
-        Some(entry) => entry.arn(),
+        Some(entry) => entry.arn().to_owned(),
         None if reference.starts_with("arn:") => reference,
         None if reference.starts_with("alias/") => {
             format!("arn:aws:kms:{}:{account}:{reference}", call.region)

@@ -372,7 +372,7 @@ pub fn re_encrypt(
         "kms",
         &Permission {
             action: "kms:ReEncryptTo".to_owned(),
-            resource: destination.arn(),
+            resource: destination.arn().to_owned(),
         },
         &to_input,
     )?;
@@ -707,7 +707,7 @@ fn mac_of(
     let message = unb64(&input.message)?;
     dry_run(input.dry_run)?;
     let mac = material::mac(current_material(entry)?, &input.mac_algorithm, &message)?;
-    Ok((entry.arn(), mac))
+    Ok((entry.arn().to_owned(), mac))
 }
 
 pub fn generate_mac(call: &Call<'_>, input: MacInput) -> Result<Outcome, ServiceError> {

@@ -117,7 +117,7 @@ fn entry_of(view: &View, grant: &KmsGrant) -> Value {
         .kms
         .keys
         .get(&grant.key_id)
-        .map(|e| e.arn())
+        .map(|e| e.arn().to_owned())
         .unwrap_or_else(|| grant.key_id.clone());
     let mut out = json!({
         "KeyId": key_arn,
@@ -251,7 +251,7 @@ pub fn retire(call: &Call<'_>, input: RetireInput) -> Result<Outcome, ServiceErr
             .kms
             .keys
             .get(&grant.key_id)
-            .map(|e| e.arn())
+            .map(|e| e.arn().to_owned())
             .unwrap_or_else(|| key_arn(call.region, &grant.account_id, &grant.key_id));
         authorize::check(
             &view,

@@ -215,13 +215,7 @@ pub fn create(call: &Call<'_>, input: CreateKeyInput) -> Result<Outcome, Service
         ));
     }
     let mutation = put_key(&key, Expect::Absent)?;
-    let entry = KeyEntry {
-        key,
-        materials: Vec::new(),
-        policy: None,
-        import_key: None,
-        version: 0,
-    };
+    let entry = KeyEntry::new(key, Vec::new(), None, None);
     Ok(Outcome {
         output: json!({ "KeyMetadata": metadata(&entry, call.now.timestamp()) }),
         mutations: vec![mutation],

@@ -87,7 +87,7 @@ pub fn put(call: &Call<'_>, input: PutInput) -> Result<Outcome, ServiceError> {
     let entry = resolve(&view, call, &input.key_id)?;
     check_not_pending_deletion(entry)?;
     if !input.bypass_policy_lockout_safety_check {
-        check_no_lockout(&view, call, &entry.arn(), &input.policy)?;
+        check_no_lockout(&view, call, entry.arn(), &input.policy)?;
     }
     let mut key = entry.key.clone();
     key.policy = input.policy;

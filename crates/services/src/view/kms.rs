@@ -27,6 +27,9 @@ pub struct Material {
 /// A KMS key as requests use it.
 pub struct KeyEntry {
     pub key: KmsKey,
+    /// `arn:aws:kms:REGION:ACCOUNT:key/KEY-ID`, written once: requests compare and
+    /// quote it several times each.
+    arn: String,
     pub materials: Vec<Material>,
     /// The key policy, compiled (`None` when it does not compile).
     pub policy: Option<Arc<PolicySet>>,
@@ -38,9 +41,26 @@ pub struct KeyEntry {
 }
 
 impl KeyEntry {
+    /// The entry of `key`; its stored version is noted by the view.
+    pub fn new(
+        key: KmsKey,
+        materials: Vec<Material>,
+        policy: Option<Arc<PolicySet>>,
+        import_key: Option<Zeroizing<Vec<u8>>>,
+    ) -> Self {
+        KeyEntry {
+            arn: key_arn(&key.region, &key.account_id, &key.key_id),
+            key,
+            materials,
+            policy,
+            import_key,
+            version: 0,
+        }
+    }
+
     /// `arn:aws:kms:REGION:ACCOUNT:key/KEY-ID`.
-    pub fn arn(&self) -> String {
-        key_arn(&self.key.region, &self.key.account_id, &self.key.key_id)
+    pub fn arn(&self) -> &str {
+        &self.arn
     }
 }
 
@@ -123,14 +143,7 @@ impl KmsView {
         };
         self.keys.insert(
             id.to_owned(),
-            KeyEntry {
-                key,
-                materials,
-                policy,
-                import_key,
-                // Set by the view as it notes the record's version.
-                version: 0,
-            },
+            KeyEntry::new(key, materials, policy, import_key),
         );
         Ok(())
     }
