@@ -229,11 +229,11 @@ pub fn encrypt(call: &Call<'_>, input: EncryptInput) -> Result<Outcome, ServiceE
         }
         _ => unreachable_usage(entry)?,
     };
-    Outcome::read(&json!({
+    Ok(Outcome::output(json!({
         "CiphertextBlob": b64(&blob),
         "KeyId": entry.arn(),
         "EncryptionAlgorithm": algorithm,
-    }))
+    })))
 }
 
 fn unreachable_usage(entry: &KeyEntry) -> Result<Vec<u8>, ServiceError> {
@@ -332,12 +332,12 @@ pub fn decrypt(call: &Call<'_>, input: DecryptInput) -> Result<Outcome, ServiceE
         "Decrypt",
     )?;
     dry_run(input.dry_run)?;
-    Outcome::read(&json!({
+    Ok(Outcome::output(json!({
         "KeyId": entry.arn(),
         "Plaintext": b64(&plain),
         "EncryptionAlgorithm": algorithm,
         "KeyMaterialId": material_id,
-    }))
+    })))
 }
 
 #[derive(Deserialize)]
@@ -401,7 +401,7 @@ pub fn re_encrypt(
         Spec::Symmetric => seal(destination, &plain, &input.destination_encryption_context)?,
         _ => material::rsa_encrypt(current_material(destination)?, &algorithm, &plain)?,
     };
-    Outcome::read(&json!({
+    Ok(Outcome::output(json!({
         "CiphertextBlob": b64(&out),
         "SourceKeyId": source.arn(),
         "KeyId": destination.arn(),
@@ -409,7 +409,7 @@ pub fn re_encrypt(
         "DestinationEncryptionAlgorithm": algorithm,
         "SourceKeyMaterialId": source_material,
         "DestinationKeyMaterialId": current_material_id(destination),
-    }))
+    })))
 }
 
 #[derive(Deserialize)]
@@ -614,11 +614,11 @@ pub fn sign(call: &Call<'_>, input: SignInput) -> Result<Outcome, ServiceError> 
         &input.signing_algorithm,
         &digest,
     )?;
-    Outcome::read(&json!({
+    Ok(Outcome::output(json!({
         "KeyId": entry.arn(),
         "Signature": b64(&signature),
         "SigningAlgorithm": input.signing_algorithm,
-    }))
+    })))
 }
 
 pub fn verify(call: &Call<'_>, input: SignInput) -> Result<Outcome, ServiceError> {
@@ -630,11 +630,11 @@ pub fn verify(call: &Call<'_>, input: SignInput) -> Result<Outcome, ServiceError
     if !material::verify(spec, &public, &input.signing_algorithm, &digest, &signature) {
         return Err(error("KMSInvalidSignatureException", ""));
     }
-    Outcome::read(&json!({
+    Ok(Outcome::output(json!({
         "KeyId": entry.arn(),
         "SignatureValid": true,
         "SigningAlgorithm": input.signing_algorithm,
-    }))
+    })))
 }
 
 #[derive(Deserialize)]
@@ -712,11 +712,11 @@ fn mac_of(
 
 pub fn generate_mac(call: &Call<'_>, input: MacInput) -> Result<Outcome, ServiceError> {
     let (arn, mac) = mac_of(call, &input, "GenerateMac")?;
-    Outcome::read(&json!({
+    Ok(Outcome::output(json!({
         "Mac": b64(&mac),
         "MacAlgorithm": input.mac_algorithm,
         "KeyId": arn,
-    }))
+    })))
 }
 
 pub fn verify_mac(call: &Call<'_>, input: MacInput) -> Result<Outcome, ServiceError> {
@@ -725,11 +725,11 @@ pub fn verify_mac(call: &Call<'_>, input: MacInput) -> Result<Outcome, ServiceEr
     if !material::constant_time_eq(&mac, &given) {
         return Err(error("KMSInvalidMacException", ""));
     }
-    Outcome::read(&json!({
+    Ok(Outcome::output(json!({
         "KeyId": arn,
         "MacValid": true,
         "MacAlgorithm": input.mac_algorithm,
-    }))
+    })))
 }
 
 #[cfg(test)]
