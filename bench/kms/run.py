@@ -101,14 +101,14 @@ def main():
     key, secret = creds["rampart"]["aws_access_key_id"], creds["rampart"]["aws_secret_access_key"]
 
     port = load.free_port()
-    server = subprocess.Popen([rampart, "serve", "--listen", f"127.0.0.1:{port}",
-                               "--data-dir", str(work / "data")], env=env)
+    server = load.start_server([rampart, "serve", "--listen", f"127.0.0.1:{port}",
+                                "--data-dir", str(work / "data")], env=env)
     moto = None
     try:
         load.wait_healthy(f"http://127.0.0.1:{port}/_rampart/health", server)
         moto_port = load.free_port()
-        moto = subprocess.Popen([str(load.VENV / "bin" / "moto_server"), "-p", str(moto_port)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        moto = load.start_server([str(load.VENV / "bin" / "moto_server"), "-p", str(moto_port)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         load.wait_healthy(f"http://127.0.0.1:{moto_port}/moto-api/", moto)
         ours = prepare(python, f"http://127.0.0.1:{port}/", key, secret, work, "rampart")
         theirs = prepare(python, f"http://127.0.0.1:{moto_port}/", "AKIAMOTOBENCH", "secret", work, "moto")
