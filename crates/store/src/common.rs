@@ -9,15 +9,12 @@ use tokio::time::Instant;
 use crate::audit::{LookupPlan, PreparedAuditEvent, SqlArg, StoredAuditEvent, digest_bytes};
 use crate::{AuditEvent, AuditPage, AuditQuery, Change, Mutation, RESET_KIND, Record, StoreError};
 
-/// `bytes` as lowercase hex (what `hex::encode` gives, without its per-char iterator).
+/// `bytes` as lowercase hex (what `hex::encode` gives, with one table lookup per byte
+/// instead of its per-character iterator).
 fn lower_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = Vec::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)]);
-        out.push(DIGITS[usize::from(b & 0xf)]);
-    }
-    // Only ASCII digits were written.
+    let mut out = vec![0; bytes.len() * 2];
+    // `out` is exactly twice as long as `bytes`: this cannot fail.
+    let _ = hex::encode_to_slice(bytes, &mut out);
     String::from_utf8(out).unwrap_or_default()
 }
 

@@ -485,14 +485,7 @@ pub fn list_tags(call: &Call<'_>, input: ListTagsInput) -> Result<Outcome, Servi
 pub(super) fn check_rotatable(entry: &KeyEntry, now: i64) -> Result<(), ServiceError> {
     super::check_usable(entry, now)?;
     if entry.key.key_spec != "SYMMETRIC_DEFAULT" || entry.key.origin != "AWS_KMS" {
-        return Err(error(
-            "UnsupportedOperationException",
-            format!(
-                "{} origin is {} which is not valid for this operation.",
-                entry.arn(),
-                entry.key.origin
-            ),
-        ));
+        return Err(origin_not_valid(entry));
     }
     Ok(())
 }
@@ -637,18 +630,23 @@ pub fn list_rotations(call: &Call<'_>, input: ListTagsInput) -> Result<Outcome, 
     )))
 }
 
+/// AWS's refusal of an operation the key's kind (spec, origin) does not allow.
+fn origin_not_valid(entry: &KeyEntry) -> ServiceError {
+    error(
+        "UnsupportedOperationException",
+        format!(
+            "{} origin is {} which is not valid for this operation.",
+            entry.arn(),
+            entry.key.origin
+        ),
+    )
+}
+
 /// Refuses import operations on keys whose origin is not EXTERNAL.
 fn check_external(entry: &KeyEntry) -> Result<(), ServiceError> {
     check_not_pending_deletion(entry)?;
     if entry.key.origin != "EXTERNAL" {
-        return Err(error(
-            "UnsupportedOperationException",
-            format!(
-                "{} origin is {} which is not valid for this operation.",
-                entry.arn(),
-                entry.key.origin
-            ),
-        ));
+        return Err(origin_not_valid(entry));
     }
     Ok(())
 }
