@@ -498,6 +498,33 @@ def test_key_material_never_appears_in_the_audit_trail(admin, kms):
     assert base64.b64encode(dk["Plaintext"]).decode() not in text
 
 
+def test_trail_names_the_key_and_decrypts_algorithm(admin, kms):
+    """As AWS's KMS events do: a key operation lists its key (found here by its ARN as
+    the ResourceName), and Decrypt records its encryption algorithm even when the
+    request left it out. Calls without a key (CreateKey, ListKeys) list none."""
+    server, key_id, secret = admin
+    meta = kms.create_key()["KeyMetadata"]
+    blob = kms.encrypt(KeyId=meta["KeyId"], Plaintext=b"x",
+                       EncryptionContext={"purpose": "trail"})["CiphertextBlob"]
+    kms.decrypt(CiphertextBlob=blob, EncryptionContext={"purpose": "trail"})
+    trail = server.client("cloudtrail", key_id, secret)
+    events = trail.lookup_events(LookupAttributes=[
+        {"AttributeKey": "ResourceName", "AttributeValue": meta["Arn"]}])["Events"]
+    assert sorted(e["EventName"] for e in events) == ["Decrypt", "Encrypt"]
+    for e in events:
+        assert e["Resources"] == [{"ResourceType": "AWS::KMS::Key", "ResourceName": meta["Arn"]}]
+        record = json.loads(e["CloudTrailEvent"])
+        assert record["resources"] == [{"ARN": meta["Arn"], "accountId": meta["AWSAccountId"],
+                                        "type": "AWS::KMS::Key"}]
+    decrypt = next(json.loads(e["CloudTrailEvent"]) for e in events if e["EventName"] == "Decrypt")
+    assert decrypt["requestParameters"] == {"encryptionAlgorithm": "SYMMETRIC_DEFAULT",
+                                            "encryptionContext": {"purpose": "trail"}}
+    create = trail.lookup_events(LookupAttributes=[
+        {"AttributeKey": "EventName", "AttributeValue": "CreateKey"}])["Events"][0]
+    assert create["Resources"] == []
+    assert json.loads(create["CloudTrailEvent"])["resources"] == []
+
+
 def test_openssl_verifies_a_signature_from_get_public_key(kms, tmp_path):
     import subprocess
     key_id = kms.create_key(KeySpec="ECC_NIST_P384", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]

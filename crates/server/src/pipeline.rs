@@ -118,27 +118,33 @@ impl RequestContext<'_> {
         };
         let input = match rampart_protocol::parse_request(&route, http) {
             Ok(input) => input,
-            Err(e) => return self.fail(&route, &call, None, e),
+            Err(e) => return self.fail(&route, &call, Trail::new(None), e),
         };
         let service = route.service.name.as_str();
         let operation = route.operation().name.as_str();
         // What CloudTrail records of the input, taken before the handler consumes it.
-        let request_parameters = route.redact_input(&input);
-        let outcome = match authorize::authorize(&call, service, operation, &input) {
-            Ok(()) => rampart_services::handle(service, operation, &call, input).await,
-            Err(denied) => Err(denied),
-        };
-        let outcome = match outcome {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                return self.fail(&route, &call, Some(request_parameters), to_aws(&route, e));
+        let request_parameters =
+            audit::request_parameters(service, operation, route.redact_input(&input));
+        let resources = match authorize::authorize(&call, service, operation, &input) {
+            Ok(resources) => resources,
+            Err(denied) => {
+                let trail = Trail::new(Some(request_parameters));
+                return self.fail(&route, &call, trail, to_aws(&route, denied));
             }
+        };
+        let trail = Trail {
+            request_parameters: Some(request_parameters),
+            resources,
+        };
+        let outcome = match rampart_services::handle(service, operation, &call, input).await {
+            Ok(outcome) => outcome,
+            Err(e) => return self.fail(&route, &call, trail, to_aws(&route, e)),
         };
         let read_only = outcome.mutations.is_empty();
         let event = self.api_call(
             &route,
             &call,
-            Some(request_parameters),
+            trail,
             read_only,
             (!read_only).then_some(&outcome.output),
             None,
@@ -169,21 +175,9 @@ impl RequestContext<'_> {
     }
 
     /// Records a call that failed after authentication, and answers with its error.
-    fn fail(
-        &self,
-        route: &Route,
-        call: &Call<'_>,
-        request_parameters: Option<serde_json::Value>,
-        error: AwsError,
-    ) -> HttpResponse {
-        let event = audit::prepared_event(self.api_call(
-            route,
-            call,
-            request_parameters,
-            true,
-            None,
-            Some(&error),
-        ));
+    fn fail(&self, route: &Route, call: &Call<'_>, trail: Trail, error: AwsError) -> HttpResponse {
+        let event =
+            audit::prepared_event(self.api_call(route, call, trail, true, None, Some(&error)));
         let error = self.record(route, event).err().unwrap_or(error);
         rampart_protocol::serialize_error(route.service, &error, self.request_id)
     }
@@ -205,13 +199,12 @@ impl RequestContext<'_> {
         })
     }
 
-    /// What CloudTrail records of this call (`request_parameters` already redacted),
-    /// secrets in the output redacted by the model.
+    /// What CloudTrail records of this call, secrets in the output redacted by the model.
     fn api_call<'c>(
         &'c self,
         route: &'c Route,
         call: &'c Call<'_>,
-        request_parameters: Option<serde_json::Value>,
+        trail: Trail,
         read_only: bool,
         output: Option<&serde_json::Value>,
         error: Option<&'c AwsError>,
@@ -225,11 +218,27 @@ impl RequestContext<'_> {
             user_agent: call.user_agent,
             request_id: self.request_id,
             read_only,
-            request_parameters,
+            request_parameters: trail.request_parameters,
             response_elements: output.map(|o| route.redact_output(o)),
             error: error.map(|e| (e.code.as_ref(), e.message.as_str())),
-            resources: Vec::new(),
+            resources: trail.resources,
             time: call.now,
+        }
+    }
+}
+
+/// What a call's CloudTrail event says it asked for and acted on, gathered as the chain
+/// goes: the input (redacted) once parsed, the resources once authorized.
+struct Trail {
+    request_parameters: Option<serde_json::Value>,
+    resources: Vec<authorize::TrailResource>,
+}
+
+impl Trail {
+    fn new(request_parameters: Option<serde_json::Value>) -> Trail {
+        Trail {
+            request_parameters,
+            resources: Vec::new(),
         }
     }
 }

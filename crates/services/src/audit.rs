@@ -30,6 +30,20 @@ pub struct ApiCall<'a> {
     pub time: DateTime<Utc>,
 }
 
+/// A call's request parameters as CloudTrail records them: its input (already
+/// redacted), plus what AWS names even when the caller left it out: a KMS `Decrypt`
+/// event always says which encryption algorithm it used.
+pub fn request_parameters(service: &str, operation: &str, mut redacted: Value) -> Value {
+    if (service, operation) == ("kms", "Decrypt")
+        && let Value::Object(members) = &mut redacted
+    {
+        members
+            .entry("EncryptionAlgorithm")
+            .or_insert_with(|| Value::from("SYMMETRIC_DEFAULT"));
+    }
+    redacted
+}
+
 /// The CloudTrail event of `call`, its record as a JSON tree (what a commit carries).
 pub fn event(call: ApiCall<'_>) -> AuditEvent {
     prepared_event(call).into_event()
@@ -72,8 +86,12 @@ pub fn prepared_event(call: ApiCall<'_>) -> PreparedAuditEvent {
         if i > 0 {
             r.raw(b",");
         }
+        // The account that holds the resource: the one its ARN names.
+        let account = n.split(':').nth(4).filter(|a| !a.is_empty());
         r.raw(b"{\"ARN\":")
             .string(n)
+            .raw(b",\"accountId\":")
+            .string(account.unwrap_or(&caller.account_id))
             .raw(b",\"type\":")
             .string(t)
             .raw(b"}");

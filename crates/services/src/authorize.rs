@@ -59,13 +59,18 @@ pub fn required(
     Some(Permission { action, resource })
 }
 
-/// Allows the call, or denies it with AWS's message.
+/// A `(type, ARN)` resource as a CloudTrail event lists it (`AWS::KMS::Key`, ...).
+pub type TrailResource = (String, String);
+
+/// Allows the call, or denies it with AWS's message. An allowed call gets the
+/// resources its CloudTrail event lists: the KMS key a key operation acts on (AWS's
+/// KMS events name it; other services' resources are not listed yet).
 pub fn authorize(
     call: &Call<'_>,
     service: &str,
     operation: &str,
     input: &Value,
-) -> Result<(), ServiceError> {
+) -> Result<Vec<TrailResource>, ServiceError> {
     session_limits(call.caller, service, operation)?;
     let view = call.plane.view();
     // MFA presented in AssumeRole's input: a bad code fails the call whatever the
@@ -77,10 +82,14 @@ pub fn authorize(
         "kms" => crate::kms::authz::required(&view, call, operation, input),
         _ => required(&view, call.caller, service, operation, input),
     };
-    match permission {
-        Some(permission) => check(&view, call, service, &permission, input),
-        None => Ok(()),
-    }
+    let Some(permission) = permission else {
+        return Ok(Vec::new());
+    };
+    check(&view, call, service, &permission, input)?;
+    Ok(match crate::kms::authz::key_of(&view, &permission) {
+        Some(key) => vec![("AWS::KMS::Key".to_owned(), key.arn().to_owned())],
+        None => Vec::new(),
+    })
 }
 
 /// Allows `permission` for the caller of `call`, with the condition keys of `input`,
