@@ -525,6 +525,23 @@ def test_trail_names_the_key_and_decrypts_algorithm(admin, kms):
     assert json.loads(create["CloudTrailEvent"])["resources"] == []
 
 
+def test_concurrent_writes_of_one_key_all_land(kms):
+    """Writes of one key race (each reads the key, then commits only if nobody wrote it
+    in between); the loser runs again on the newer key instead of failing, so with the
+    client's retries off every call succeeds and no tag is lost."""
+    from concurrent.futures import ThreadPoolExecutor
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+
+    def tag(worker):
+        for i in range(5):
+            kms.tag_resource(KeyId=key_id, Tags=[{"TagKey": f"w{worker}-{i}", "TagValue": "v"}])
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(tag, range(8)))
+    tags = kms.list_resource_tags(KeyId=key_id, Limit=50)["Tags"]
+    assert sorted(t["TagKey"] for t in tags) == sorted(f"w{w}-{i}" for w in range(8) for i in range(5))
+
+
 def test_openssl_verifies_a_signature_from_get_public_key(kms, tmp_path):
     import subprocess
     key_id = kms.create_key(KeySpec="ECC_NIST_P384", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]

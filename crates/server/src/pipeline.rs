@@ -15,8 +15,8 @@ use rampart_protocol::model::Protocol;
 use rampart_protocol::sigv4;
 use rampart_protocol::{AwsError, HttpRequest, HttpResponse, Route};
 use rampart_services::audit::{self, ApiCall};
-use rampart_services::{Call, ControlPlane, ServiceError, authorize};
-use rampart_store::Batch;
+use rampart_services::{Call, ControlPlane, PlaneError, ServiceError, authorize};
+use rampart_store::{Batch, StoreError};
 
 use crate::authenticate::authenticate;
 use rampart_protocol::MAX_BODY_BYTES;
@@ -116,62 +116,93 @@ impl RequestContext<'_> {
             user_agent: self.user_agent,
             now: DateTime::<Utc>::from(self.now),
         };
-        let input = match rampart_protocol::parse_request(&route, http) {
+        // A write that lost a race with another write of the same record changed
+        // nothing: the call runs again, from the input, on the view with that write.
+        let mut retries = 0;
+        loop {
+            match self.serve(&route, &call, http).await {
+                Served::Response(response) => return response,
+                Served::Conflict if retries < CONFLICT_RETRIES => {
+                    retries += 1;
+                    if let Err(error) = self.plane.catch_up().await {
+                        return self.internal_failure(&route, &error);
+                    }
+                }
+                Served::Conflict => {
+                    let error = "the record kept changing under the call";
+                    return self.internal_failure(&route, &error);
+                }
+            }
+        }
+    }
+
+    /// Parses, authorizes, handles and records one call (committing what it changes).
+    async fn serve(&self, route: &Route, call: &Call<'_>, http: &HttpRequest<'_>) -> Served {
+        let input = match rampart_protocol::parse_request(route, http) {
             Ok(input) => input,
-            Err(e) => return self.fail(&route, &call, Trail::new(None), e),
+            Err(e) => return Served::Response(self.fail(route, call, Trail::new(None), e)),
         };
         let service = route.service.name.as_str();
         let operation = route.operation().name.as_str();
         // What CloudTrail records of the input, taken before the handler consumes it.
         let request_parameters =
             audit::request_parameters(service, operation, route.redact_input(&input));
-        let resources = match authorize::authorize(&call, service, operation, &input) {
+        let resources = match authorize::authorize(call, service, operation, &input) {
             Ok(resources) => resources,
             Err(denied) => {
                 let trail = Trail::new(Some(request_parameters));
-                return self.fail(&route, &call, trail, to_aws(&route, denied));
+                return Served::Response(self.fail(route, call, trail, to_aws(route, denied)));
             }
         };
         let trail = Trail {
             request_parameters: Some(request_parameters),
             resources,
         };
-        let outcome = match rampart_services::handle(service, operation, &call, input).await {
+        let outcome = match rampart_services::handle(service, operation, call, input).await {
             Ok(outcome) => outcome,
-            Err(e) => return self.fail(&route, &call, trail, to_aws(&route, e)),
+            Err(e) => return Served::Response(self.fail(route, call, trail, to_aws(route, e))),
         };
         let read_only = outcome.mutations.is_empty();
         let event = self.api_call(
-            &route,
-            &call,
+            route,
+            call,
             trail,
             read_only,
             (!read_only).then_some(&outcome.output),
             None,
         );
         if read_only {
-            if let Err(throttled) = self.record(&route, audit::prepared_event(event)) {
-                return rampart_protocol::serialize_error(
+            if let Err(throttled) = self.record(route, audit::prepared_event(event)) {
+                return Served::Response(rampart_protocol::serialize_error(
                     route.service,
                     &throttled,
                     self.request_id,
-                );
+                ));
             }
-        } else if let Err(error) = self
-            .plane
-            .commit(Batch {
+        } else {
+            let batch = Batch {
                 mutations: outcome.mutations,
                 audit: vec![audit::event(event)],
-            })
-            .await
-        {
-            // A conflicting concurrent write, or the store is unreachable: the call did
-            // not happen. Clients retry InternalFailure.
-            tracing::error!(%error, operation, "commit failed");
-            let error = AwsError::internal();
-            return rampart_protocol::serialize_error(route.service, &error, self.request_id);
+            };
+            match self.plane.commit(batch).await {
+                Ok(()) => {}
+                Err(PlaneError::Store(StoreError::Conflict { .. })) => return Served::Conflict,
+                // The store is unreachable: the call did not happen.
+                Err(error) => return Served::Response(self.internal_failure(route, &error)),
+            }
         }
-        rampart_protocol::serialize_response(&route, &outcome.output, self.request_id)
+        Served::Response(rampart_protocol::serialize_response(
+            route,
+            &outcome.output,
+            self.request_id,
+        ))
+    }
+
+    /// InternalFailure (500, which clients retry) for a call that could not be
+    /// committed; nothing was written.
+    fn internal_failure(&self, route: &Route, error: &dyn std::fmt::Display) -> HttpResponse {
+        tracing::error!(%error, operation = %route.operation().name, "commit failed");
+        rampart_protocol::serialize_error(route.service, &AwsError::internal(), self.request_id)
     }
 
     /// Records a call that failed after authentication, and answers with its error.
@@ -225,6 +256,18 @@ impl RequestContext<'_> {
             time: call.now,
         }
     }
+}
+
+/// How many times a call runs again after its write lost a race with another write of
+/// the same record, each time on the view that includes the other write. Every round of
+/// a race lands one of the racing writes, so N concurrent writers of one record need at
+/// most N - 1 retries.
+const CONFLICT_RETRIES: usize = 16;
+
+/// How serving a call ended: with its response, or with a write that lost a race.
+enum Served {
+    Response(HttpResponse),
+    Conflict,
 }
 
 /// What a call's CloudTrail event says it asked for and acted on, gathered as the chain

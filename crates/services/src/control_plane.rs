@@ -107,6 +107,12 @@ impl ControlPlane {
         self.catch_up_with(changes).await
     }
 
+    /// Brings the view up to what the store holds now (after a commit lost a race with
+    /// another replica's, say).
+    pub async fn catch_up(&self) -> Result<(), PlaneError> {
+        self.catch_up_with(Vec::new()).await
+    }
+
     /// Empties the whole state, on every replica (`--dev` only: the server checks).
     pub async fn reset(&self) -> Result<(), PlaneError> {
         self.store.reset().await?;
