@@ -299,6 +299,14 @@ impl CStatement {
         self.has_resources
             .then(|| &self.patterns[self.n_actions as usize..])
     }
+    /// Whether matching this statement looks at the request's condition keys: it has a
+    /// condition, or a policy variable (`${aws:username}`) in a resource.
+    fn reads_context(&self) -> bool {
+        !self.conditions.is_empty()
+            || self
+                .resources()
+                .is_some_and(|rs| rs.iter().any(|p| matches!(p, Pattern::Template(_))))
+    }
     fn action_matches(&self, action: &str) -> bool {
         let hit = self
             .actions()
@@ -482,6 +490,8 @@ pub struct PolicySet {
     wild: HashIndex,
     /// `*`, `NotAction`, and actions the index cannot key.
     always: Bucket,
+    /// Some statement reads the request's condition keys ([`PolicySet::reads_context`]).
+    reads_context: bool,
 }
 
 /// A request's action, lower-cased and hashed once for every set's index.
@@ -538,12 +548,26 @@ impl PolicySet {
         }
         let exact = HashIndex::build(exact, &mut always);
         let wild = HashIndex::build(wild, &mut always);
+        let reads_context = policies
+            .iter()
+            .any(|p| p.statements.iter().any(CStatement::reads_context));
         PolicySet {
             policies: policies.into(),
             exact,
             wild,
             always: always.build(),
+            reads_context,
         }
+    }
+
+    /// Whether evaluating this set can look at the request's [`Context`]: some
+    /// statement has a condition or a policy variable in a resource. A request whose
+    /// policies all say no is decided the same with an empty context, so the caller
+    /// need not build one.
+    ///
+    /// [`Context`]: crate::Context
+    pub fn reads_context(&self) -> bool {
+        self.reads_context
     }
 
     /// A set of one policy.

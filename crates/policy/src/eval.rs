@@ -53,6 +53,25 @@ pub struct Policies<'a> {
     pub endpoint: Option<&'a PolicySet>,
 }
 
+impl Policies<'_> {
+    /// Whether deciding a request against these policies can look at its
+    /// [`Context`](crate::Context) ([`PolicySet::reads_context`] of any of them).
+    pub fn read_context(&self) -> bool {
+        [
+            self.identity,
+            self.resource,
+            self.boundary,
+            self.session,
+            self.endpoint,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(self.scps)
+        .chain(self.rcps)
+        .any(PolicySet::reads_context)
+    }
+}
+
 /// The three outcomes IAM reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DecisionKind {

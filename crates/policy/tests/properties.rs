@@ -1,6 +1,7 @@
 //! Property tests: adding a Deny never turns a deny into an Allow; statement and
-//! policy order never change a decision; the wildcard matcher agrees with a plain
-//! recursive reference implementation.
+//! policy order never change a decision; policies that say they read no condition keys
+//! decide the same without them; the wildcard matcher agrees with a plain recursive
+//! reference implementation.
 
 use proptest::prelude::*;
 use rampart_policy::*;
@@ -126,21 +127,31 @@ fn request() -> impl Strategy<Value = Req> {
 }
 
 fn decide(identity: &PolicySet, resource: Option<&PolicySet>, r: &Req) -> Decision {
+    let mut ctx = Context::new().with("aws:SourceIp", r.ip);
+    if let Some(p) = r.prefix {
+        ctx.insert("s3:prefix", p);
+    }
+    decide_in(identity, resource, r, &ctx)
+}
+
+/// [`decide`] with the request's condition keys in `ctx` (not taken from `r`).
+fn decide_in(
+    identity: &PolicySet,
+    resource: Option<&PolicySet>,
+    r: &Req,
+    ctx: &Context,
+) -> Decision {
     let alice = Principal::new(
         PrincipalKind::User,
         "arn:aws:iam::111122223333:user/alice",
         "111122223333",
     );
     let res = Resource::new(r.resource, "111122223333");
-    let mut ctx = Context::new().with("aws:SourceIp", r.ip);
-    if let Some(p) = r.prefix {
-        ctx.insert("s3:prefix", p);
-    }
     let req = Request {
         principal: &alice,
         action: r.action,
         resource: &res,
-        context: &ctx,
+        context: ctx,
     };
     evaluate(
         &Policies {
@@ -188,6 +199,19 @@ proptest! {
     }
 
     #[test]
+    fn policies_that_read_no_context_decide_the_same_without_one(ps in policies(), rp in prop::option::of(policies()), r in request()) {
+        let identity = compile(&ps, PolicyType::Identity);
+        let res = rp.as_ref().map(|p| compile(p, PolicyType::Resource));
+        let policies = Policies { identity: Some(&identity), resource: res.as_ref(), ..Default::default() };
+        let with = decide(&identity, res.as_ref(), &r);
+        let without = decide_in(&identity, res.as_ref(), &r, &Context::new());
+        if !policies.read_context() {
+            prop_assert_eq!(with.kind, without.kind);
+            prop_assert_eq!(with.decided_by, without.decided_by);
+        }
+    }
+
+    #[test]
     fn wildcard_matches_reference(p in "[ab*?/:]{0,8}", t in "[ab/:]{0,10}") {
         let pc: Vec<char> = p.chars().collect();
         let tc: Vec<char> = t.chars().collect();
@@ -203,4 +227,22 @@ fn reference(p: &[char], t: &[char]) -> bool {
         Some('?') => !t.is_empty() && reference(&p[1..], &t[1..]),
         Some(c) => t.first() == Some(c) && reference(&p[1..], &t[1..]),
     }
+}
+
+#[test]
+fn a_policy_reads_the_context_through_conditions_and_resource_variables() {
+    let set = |statement: Value| {
+        let doc = json!({"Version": "2012-10-17", "Statement": [statement]}).to_string();
+        PolicySet::single(Arc::new(
+            CompiledPolicy::parse(&doc, PolicyType::Identity, "p").expect("parses"),
+        ))
+    };
+    let plain = json!({"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b/*"});
+    assert!(!set(plain.clone()).reads_context());
+    let mut conditioned = plain.clone();
+    conditioned["Condition"] = json!({"StringEquals": {"s3:prefix": "a"}});
+    assert!(set(conditioned).reads_context());
+    let mut variable = plain;
+    variable["Resource"] = json!("arn:aws:s3:::b/${aws:username}");
+    assert!(set(variable).reads_context());
 }

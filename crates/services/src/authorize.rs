@@ -102,17 +102,19 @@ pub fn check(
     permission: &Permission,
     input: &Value,
 ) -> Result<(), ServiceError> {
-    let mut context = request_context(call);
-    add_service_keys(&mut context, service, input);
-    if service == "kms" {
-        crate::kms::authz::add_keys(view, call, permission, input, &mut context);
-    }
-    add_org_keys(view, call.caller, &permission.resource, &mut context);
-    if let Ok(Some(_)) = presented_mfa(view, call, service, input) {
-        context.insert("aws:MultiFactorAuthPresent", true);
-        context.insert("aws:MultiFactorAuthAge", "0");
-    }
-    let decision = decide(view, call, permission, &context);
+    let decision = decide(view, call, permission, None, || {
+        let mut context = request_context(call);
+        add_service_keys(&mut context, service, input);
+        if service == "kms" {
+            crate::kms::authz::add_keys(view, call, permission, input, &mut context);
+        }
+        add_org_keys(view, call.caller, &permission.resource, &mut context);
+        if let Ok(Some(_)) = presented_mfa(view, call, service, input) {
+            context.insert("aws:MultiFactorAuthPresent", true);
+            context.insert("aws:MultiFactorAuthAge", "0");
+        }
+        context
+    });
     if decision.is_allowed()
         || crate::iam::passwords::self_service_grant(view, call.caller, permission, &decision)
         // KMS grants add permissions the policies do not give (never past an explicit deny).
@@ -130,16 +132,6 @@ pub fn check(
     }
 }
 
-/// Evaluates `permission` for the caller of `call` against every policy that applies.
-pub fn decide(
-    view: &View,
-    call: &Call<'_>,
-    permission: &Permission,
-    context: &Context,
-) -> Decision {
-    decide_with_key_policy(view, call, permission, context, None)
-}
-
 /// Whether the caller could make `permission`'s call if the key it names had
 /// `key_policy` as its key policy: KMS's policy lockout safety check.
 pub fn allowed_under_key_policy(
@@ -148,18 +140,24 @@ pub fn allowed_under_key_policy(
     permission: &Permission,
     key_policy: Arc<PolicySet>,
 ) -> bool {
-    let mut context = request_context(call);
-    add_org_keys(view, call.caller, &permission.resource, &mut context);
-    decide_with_key_policy(view, call, permission, &context, Some(key_policy)).is_allowed()
+    decide(view, call, permission, Some(key_policy), || {
+        let mut context = request_context(call);
+        add_org_keys(view, call.caller, &permission.resource, &mut context);
+        context
+    })
+    .is_allowed()
 }
 
-/// [`decide`], with `key_policy` (when given) in place of the stored key policy.
-fn decide_with_key_policy(
+/// Evaluates `permission` for the caller of `call` against every policy that applies,
+/// with `key_policy` (when given) in place of the key's stored key policy. The
+/// request's condition keys come from `context`, called only when one of those
+/// policies reads them (most calls' policies have no conditions at all).
+fn decide(
     view: &View,
     call: &Call<'_>,
     permission: &Permission,
-    context: &Context,
     key_policy: Option<Arc<PolicySet>>,
+    context: impl FnOnce() -> Context,
 ) -> Decision {
     let caller = call.caller;
     let principal = principal(caller);
@@ -199,29 +197,35 @@ fn decide_with_key_policy(
     let resource_org = rcps_apply(&permission.action)
         .then(|| view.org.guardrails(resource_account))
         .flatten();
-    evaluate(
-        &Policies {
-            scps: principal_org.as_deref().map_or(&[], |g| g.scps.as_slice()),
-            is_management_account: principal_org.as_deref().is_some_and(|g| g.is_management),
-            rcps: resource_org.as_deref().map_or(&[], |g| g.rcps.as_slice()),
-            identity: authz.as_deref().map(|a| &*a.identity),
-            boundary: authz.as_deref().and_then(|a| a.boundary.as_deref()),
-            session: session.as_deref(),
-            resource: trust.as_deref().or(key_policy.as_deref()),
-            resource_kind: if is_trust {
-                ResourcePolicyKind::Trust
-            } else if is_key {
-                ResourcePolicyKind::Key
-            } else {
-                ResourcePolicyKind::Standard
-            },
-            ..Policies::default()
+    let policies = Policies {
+        scps: principal_org.as_deref().map_or(&[], |g| g.scps.as_slice()),
+        is_management_account: principal_org.as_deref().is_some_and(|g| g.is_management),
+        rcps: resource_org.as_deref().map_or(&[], |g| g.rcps.as_slice()),
+        identity: authz.as_deref().map(|a| &*a.identity),
+        boundary: authz.as_deref().and_then(|a| a.boundary.as_deref()),
+        session: session.as_deref(),
+        resource: trust.as_deref().or(key_policy.as_deref()),
+        resource_kind: if is_trust {
+            ResourcePolicyKind::Trust
+        } else if is_key {
+            ResourcePolicyKind::Key
+        } else {
+            ResourcePolicyKind::Standard
         },
+        ..Policies::default()
+    };
+    let context = if policies.read_context() {
+        context()
+    } else {
+        Context::new()
+    };
+    evaluate(
+        &policies,
         &Request {
             principal: &principal,
             action: &permission.action,
             resource: &resource,
-            context,
+            context: &context,
         },
     )
 }
