@@ -2,7 +2,6 @@
 //! (member names as in the model, blobs base64, timestamps epoch seconds, lists arrays,
 //! maps objects). Helpers shared by every protocol to build scalars from wire text.
 
-use base64::Engine;
 use serde_json::{Number, Value};
 
 use crate::model::{Member, Shape, ShapeKind, TimestampFormat};
@@ -30,10 +29,45 @@ pub(crate) fn type_name(kind: ShapeKind) -> &'static str {
     }
 }
 
-/// Whether `s` is base64 (standard alphabet, padded), as a blob travels in text.
+/// Whether `s` is base64 (standard alphabet, padded), as a blob travels in text:
+/// exactly the strings the `base64` crate's `STANDARD` engine decodes (a test holds the
+/// two together), checked without decoding. The protocol layer only validates a blob;
+/// the service that uses it decodes it.
 pub(crate) fn is_base64(s: &str) -> bool {
-    base64::engine::general_purpose::STANDARD.decode(s).is_ok()
+    let bytes = s.as_bytes();
+    if bytes.len() % 4 != 0 {
+        return false;
+    }
+    let padding = bytes
+        .iter()
+        .rev()
+        .take(2)
+        .take_while(|&&b| b == b'=')
+        .count();
+    let body = &bytes[..bytes.len() - padding];
+    // Digits are below 64 and NOT_BASE64 has the top bit set: one branch for the lot.
+    if body.iter().fold(0, |seen, &b| seen | SEXTET[b as usize]) & NOT_BASE64_BIT != 0 {
+        return false;
+    }
+    // A canonical encoder leaves the bits the padding stands for at zero.
+    let unused = [0, 0b11, 0b1111][padding];
+    body.last()
+        .is_none_or(|&b| SEXTET[b as usize] & unused == 0)
 }
+
+/// Each byte's value as a base64 digit, or [`NOT_BASE64`].
+const SEXTET: [u8; 256] = {
+    let mut table = [NOT_BASE64; 256];
+    let digits = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut i = 0;
+    while i < digits.len() {
+        table[digits[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+const NOT_BASE64: u8 = 0xFF;
+const NOT_BASE64_BIT: u8 = 0x80;
 
 /// Convert wire text (query parameter, URI label, header) to a canonical scalar. Blob
 /// text must already be base64, as every one of those positions carries it.
@@ -100,4 +134,45 @@ pub(crate) fn scalar_to_string(
         (_, Value::Number(n)) => n.to_string(),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use proptest::prelude::*;
+
+    use super::is_base64;
+
+    fn decodes(s: &str) -> bool {
+        base64::engine::general_purpose::STANDARD.decode(s).is_ok()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+
+        /// Near-base64 text (the alphabet, padding, and a few bytes outside it).
+        #[test]
+        fn agrees_with_the_base64_crate(s in "[A-Za-z0-9+/=_ -]{0,12}") {
+            prop_assert_eq!(is_base64(&s), decodes(&s), "{:?}", s);
+        }
+
+        #[test]
+        fn takes_whatever_the_base64_crate_writes(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            let text = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            prop_assert!(is_base64(&text));
+        }
+    }
+
+    #[test]
+    fn rejects_padding_with_bits_left_over_and_misplaced_padding() {
+        for s in [
+            "AB==", "AAB=", "A===", "====", "=AAA", "AA=A", "AAA", "AAAA\n",
+        ] {
+            assert!(!is_base64(s), "{s:?}");
+            assert!(!decodes(s), "{s:?}");
+        }
+        for s in ["", "AA==", "AAA=", "AAAA", "+/+/"] {
+            assert!(is_base64(s), "{s:?}");
+        }
+    }
 }

@@ -44,13 +44,12 @@ pub struct Envelope<'a> {
 impl<'a> Envelope<'a> {
     /// Splits a ciphertext into its header fields; `None` when it is not one of ours.
     pub fn parse(blob: &'a [u8]) -> Option<Envelope<'a>> {
-        if blob.len() < HEADER_LEN + TAG_LEN || blob[0] != VERSION {
+        if blob.len() < HEADER_LEN + TAG_LEN {
             return None;
         }
-        let uuid = uuid::Uuid::from_slice(&blob[1..17]).ok()?;
-        let material = u32::from_be_bytes(blob[17..21].try_into().ok()?);
+        let (key_id, material) = key_and_material(blob)?;
         Some(Envelope {
-            key_id: uuid.hyphenated().to_string(),
+            key_id,
             material,
             header: &blob[..HEADER_LEN],
             body: &blob[HEADER_LEN..],
@@ -58,10 +57,22 @@ impl<'a> Envelope<'a> {
     }
 }
 
-/// The key id a symmetric ciphertext (base64, as canonical input carries it) names.
+/// The key id and material version at the start of a symmetric ciphertext: the
+/// version byte, the key's UUID and the material version (21 bytes).
+fn key_and_material(start: &[u8]) -> Option<(String, u32)> {
+    if start.first() != Some(&VERSION) {
+        return None;
+    }
+    let uuid = uuid::Uuid::from_slice(start.get(1..17)?).ok()?;
+    let material = u32::from_be_bytes(start.get(17..21)?.try_into().ok()?);
+    Some((uuid.hyphenated().to_string(), material))
+}
+
+/// The key id a symmetric ciphertext (base64, as canonical input carries it) names,
+/// read from its first 21 bytes (28 base64 characters) without decoding the rest.
 pub fn ciphertext_key_id(blob_b64: &str) -> Option<String> {
-    let blob = unb64(blob_b64).ok()?;
-    Envelope::parse(&blob).map(|e| e.key_id)
+    let start = unb64(blob_b64.get(..28)?).ok()?;
+    key_and_material(&start).map(|(key_id, _)| key_id)
 }
 
 /// The encryption context in the canonical form that is bound as AAD.
