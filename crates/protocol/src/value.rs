@@ -35,7 +35,7 @@ pub(crate) fn type_name(kind: ShapeKind) -> &'static str {
 /// the service that uses it decodes it.
 pub(crate) fn is_base64(s: &str) -> bool {
     let bytes = s.as_bytes();
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return false;
     }
     let padding = bytes
