@@ -125,9 +125,7 @@ def main():
             ratio = float(peak["requests_per_s"]) / max(float(best["requests_per_s"]), 1e-9)
             print(f"kms/ratio/{operation} rampart_over_moto={ratio:.1f}", flush=True)
     finally:
-        server.terminate()
-        if moto:
-            moto.terminate()
+        load.stop(work, server, moto)
 
 
 if __name__ == "__main__":
