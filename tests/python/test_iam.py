@@ -291,6 +291,32 @@ def test_roles_lifecycle_and_errors(iam):
         "NoSuchEntity", "The role with name deployer cannot be found.")
 
 
+def test_concurrent_changes_to_one_entity_are_all_kept(iam):
+    """What Terraform does with its default parallelism: many calls that each read an
+    entity, change one part and write it back, at once. None of them is lost (each
+    write insists on the version it read, and a loser runs again on the newer one),
+    and with the client's retries off none fails."""
+    from concurrent.futures import ThreadPoolExecutor
+    iam.create_user(UserName="busy")
+    iam.create_role(RoleName="busy", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": iam.account}, "Action": "sts:AssumeRole"}]}))
+
+    def change(worker):
+        for i in range(4):
+            iam.tag_user(UserName="busy", Tags=[{"Key": f"w{worker}-{i}", "Value": "v"}])
+            iam.put_role_policy(RoleName="busy", PolicyName=f"p{worker}-{i}",
+                                PolicyDocument=allow("s3:GetObject"))
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(change, range(8)))
+    expected = sorted(f"w{w}-{i}" for w in range(8) for i in range(4))
+    tags = iam.list_user_tags(UserName="busy", MaxItems=100)["Tags"]
+    assert sorted(t["Key"] for t in tags) == expected
+    names = iam.list_role_policies(RoleName="busy", MaxItems=100)["PolicyNames"]
+    assert sorted(names) == sorted(f"p{w}-{i}" for w in range(8) for i in range(4))
+
+
 def test_renaming_a_user_keeps_its_keys_and_groups(iam):
     judy, key = new_user(iam, "judy")
     iam.create_group(GroupName="g")

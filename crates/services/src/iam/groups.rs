@@ -150,14 +150,14 @@ pub fn update(call: &Call<'_>, input: UpdateInput) -> Result<Outcome, ServiceErr
                     g.clone_from(&new_name);
                 }
             }
-            mutations.push(entity::put(&user, Expect::Any)?);
+            mutations.push(entity::update(&view, &user)?);
         }
         group.group_name = new_name;
         if !case_only {
             mutations.push(entity::remove(old));
         }
     }
-    mutations.push(entity::put(&group, Expect::Any)?);
+    mutations.push(entity::update(&view, &group)?);
     Ok(Outcome::changed(mutations))
 }
 
@@ -185,7 +185,7 @@ pub fn add_user(call: &Call<'_>, input: MembershipInput) -> Result<Outcome, Serv
         return Err(limit_exceeded("GroupsPerUser", GROUPS_PER_USER));
     }
     user.groups.push(group.group_name.clone());
-    Ok(Outcome::changed(vec![entity::put(&user, Expect::Any)?]))
+    Ok(Outcome::changed(vec![entity::update(&view, &user)?]))
 }
 
 pub fn remove_user(call: &Call<'_>, input: MembershipInput) -> Result<Outcome, ServiceError> {
@@ -201,7 +201,7 @@ pub fn remove_user(call: &Call<'_>, input: MembershipInput) -> Result<Outcome, S
     }
     user.groups
         .retain(|g| !g.eq_ignore_ascii_case(&group.group_name));
-    Ok(Outcome::changed(vec![entity::put(&user, Expect::Any)?]))
+    Ok(Outcome::changed(vec![entity::update(&view, &user)?]))
 }
 
 pub fn list_for_user(call: &Call<'_>, input: ForUserInput) -> Result<Outcome, ServiceError> {

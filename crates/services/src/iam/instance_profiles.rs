@@ -132,7 +132,7 @@ pub fn add_role(call: &Call<'_>, input: RoleInput) -> Result<Outcome, ServiceErr
         ));
     }
     profile.roles.push(role.role_name.clone());
-    Ok(Outcome::changed(vec![entity::put(&profile, Expect::Any)?]))
+    Ok(Outcome::changed(vec![entity::update(&view, &profile)?]))
 }
 
 pub fn remove_role(call: &Call<'_>, input: RoleInput) -> Result<Outcome, ServiceError> {
@@ -148,7 +148,7 @@ pub fn remove_role(call: &Call<'_>, input: RoleInput) -> Result<Outcome, Service
             input.role_name
         )));
     }
-    Ok(Outcome::changed(vec![entity::put(&profile, Expect::Any)?]))
+    Ok(Outcome::changed(vec![entity::update(&view, &profile)?]))
 }
 
 pub fn list_for_role(call: &Call<'_>, input: ForRoleInput) -> Result<Outcome, ServiceError> {

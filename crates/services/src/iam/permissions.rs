@@ -4,7 +4,6 @@
 //! (Put/Delete…PermissionsBoundary).
 
 use rampart_policy::{PolicyType, policy_size};
-use rampart_store::Expect;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -88,7 +87,7 @@ pub fn put_inline<T: Holder>(
         .permissions_mut()
         .inline_policies
         .insert(input.policy_name, input.policy_document);
-    Ok(Outcome::changed(vec![entity::put(&holder, Expect::Any)?]))
+    Ok(Outcome::changed(vec![entity::update(&view, &holder)?]))
 }
 
 pub fn get_inline<T: Holder>(call: &Call<'_>, input: InlineInput) -> Result<Outcome, ServiceError> {
@@ -120,7 +119,7 @@ pub fn delete_inline<T: Holder>(
     {
         return Err(missing_inline::<T>(&input.policy_name));
     }
-    Ok(Outcome::changed(vec![entity::put(&holder, Expect::Any)?]))
+    Ok(Outcome::changed(vec![entity::update(&view, &holder)?]))
 }
 
 pub fn list_inline<T: Holder>(call: &Call<'_>, input: ListInput) -> Result<Outcome, ServiceError> {
@@ -151,7 +150,7 @@ pub fn attach<T: Holder>(call: &Call<'_>, input: AttachInput) -> Result<Outcome,
         return Err(limit_exceeded(quota_name, quota));
     }
     attached.push(input.policy_arn);
-    Ok(Outcome::changed(vec![entity::put(&holder, Expect::Any)?]))
+    Ok(Outcome::changed(vec![entity::update(&view, &holder)?]))
 }
 
 pub fn detach<T: Holder>(call: &Call<'_>, input: AttachInput) -> Result<Outcome, ServiceError> {
@@ -166,7 +165,7 @@ pub fn detach<T: Holder>(call: &Call<'_>, input: AttachInput) -> Result<Outcome,
             input.policy_arn
         )));
     }
-    Ok(Outcome::changed(vec![entity::put(&holder, Expect::Any)?]))
+    Ok(Outcome::changed(vec![entity::update(&view, &holder)?]))
 }
 
 pub fn list_attached<T: Holder>(
@@ -201,14 +200,14 @@ pub fn put_boundary<T: Bounded>(
     let mut holder = find::<T>(call, &view, &input.named)?.clone();
     check_boundary(&view, &input.permissions_boundary)?;
     *holder.boundary_mut() = Some(input.permissions_boundary);
-    Ok(Outcome::changed(vec![entity::put(&holder, Expect::Any)?]))
+    Ok(Outcome::changed(vec![entity::update(&view, &holder)?]))
 }
 
 pub fn delete_boundary<T: Bounded>(call: &Call<'_>, input: Named) -> Result<Outcome, ServiceError> {
     let view = call.plane.view();
     let mut holder = find::<T>(call, &view, &input)?.clone();
     *holder.boundary_mut() = None;
-    Ok(Outcome::changed(vec![entity::put(&holder, Expect::Any)?]))
+    Ok(Outcome::changed(vec![entity::update(&view, &holder)?]))
 }
 
 /// An entity can be deleted only once it holds no policies, as AWS requires.

@@ -139,7 +139,7 @@ pub fn update(call: &Call<'_>, input: UpdateInput) -> Result<Outcome, ServiceErr
     if input.max_session_duration.is_some() {
         role.max_session_duration = check_duration(input.max_session_duration)?;
     }
-    Ok(Outcome::changed(vec![entity::put(&role, Expect::Any)?]))
+    Ok(Outcome::changed(vec![entity::update(&view, &role)?]))
 }
 
 pub fn update_description(
@@ -151,7 +151,7 @@ pub fn update_description(
     role.description = Some(input.description);
     Ok(Outcome {
         output: json!({ "Role": role_output(&role) }),
-        mutations: vec![entity::put(&role, Expect::Any)?],
+        mutations: vec![entity::update(&view, &role)?],
     })
 }
 
@@ -161,7 +161,7 @@ pub fn update_trust(call: &Call<'_>, input: UpdateTrustInput) -> Result<Outcome,
     let mut role = entity::find::<Role>(&view, &call.caller.account_id, &input.role_name)?.clone();
     check_document(&input.policy_document, PolicyType::Trust)?;
     role.assume_role_policy = input.policy_document;
-    Ok(Outcome::changed(vec![entity::put(&role, Expect::Any)?]))
+    Ok(Outcome::changed(vec![entity::update(&view, &role)?]))
 }
 
 pub fn delete(call: &Call<'_>, input: RoleInput) -> Result<Outcome, ServiceError> {

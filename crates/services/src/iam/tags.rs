@@ -2,7 +2,6 @@
 //! [`super::policies`]): at most 50, keys unique case-insensitively, a new value for
 //! an existing key replaces the old one.
 
-use rampart_store::Expect;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -51,14 +50,14 @@ pub fn tag<T: Tagged>(call: &Call<'_>, input: TagInput) -> Result<Outcome, Servi
     let view = call.plane.view();
     let mut e = entity::find::<T>(&view, &call.caller.account_id, &input.named.entity)?.clone();
     merge(e.tags_mut(), input.tags)?;
-    Ok(Outcome::changed(vec![entity::put(&e, Expect::Any)?]))
+    Ok(Outcome::changed(vec![entity::update(&view, &e)?]))
 }
 
 pub fn untag<T: Tagged>(call: &Call<'_>, input: UntagInput) -> Result<Outcome, ServiceError> {
     let view = call.plane.view();
     let mut e = entity::find::<T>(&view, &call.caller.account_id, &input.named.entity)?.clone();
     remove(e.tags_mut(), &input.tag_keys);
-    Ok(Outcome::changed(vec![entity::put(&e, Expect::Any)?]))
+    Ok(Outcome::changed(vec![entity::update(&view, &e)?]))
 }
 
 pub fn list<T: Tagged>(call: &Call<'_>, input: ListInput) -> Result<Outcome, ServiceError> {

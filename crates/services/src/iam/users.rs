@@ -147,7 +147,7 @@ pub fn update(call: &Call<'_>, input: UpdateInput) -> Result<Outcome, ServiceErr
             mutations.push(entity::remove(old));
         }
     }
-    mutations.push(entity::put(&user, Expect::Any)?);
+    mutations.push(entity::update(&view, &user)?);
     Ok(Outcome::changed(mutations))
 }
 

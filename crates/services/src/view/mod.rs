@@ -82,6 +82,8 @@ pub struct View {
     pub identity: IdentityCache,
     /// KMS keys (material opened, key policies compiled), aliases and grants.
     pub kms: kms::KmsView,
+    /// The stored version of every record above, by kind and id ([`View::version`]).
+    versions: HashMap<String, HashMap<String, i64>>,
 }
 
 /// A record that could not be turned into its entity: the store holds something this
@@ -125,8 +127,13 @@ impl View {
             let version = change.record.as_ref().map(|r| r.version);
             let value = change.record.map(|r| r.value);
             result = self.put(&change.kind, &change.id, value, master_key);
-            if let Some(version) = version {
-                self.versioned(&change.kind, &change.id, version);
+            match version {
+                Some(version) => self.versioned(&change.kind, &change.id, version),
+                None => {
+                    if let Some(ids) = self.versions.get_mut(&change.kind) {
+                        ids.remove(&change.id);
+                    }
+                }
             }
             if result.is_err() {
                 break;
@@ -262,8 +269,24 @@ impl View {
         Ok(())
     }
 
-    /// Notes the stored version of a record the view keeps versions of.
+    /// The version the store holds of record `kind`/`id`, as of this view: what a
+    /// call that read the record and writes it back insists on, so that a write made
+    /// in between (by another call, or on another replica) is not lost.
+    pub fn version(&self, kind: &str, id: &str) -> Option<i64> {
+        self.versions.get(kind)?.get(id).copied()
+    }
+
+    /// Notes the stored version of a record.
     fn versioned(&mut self, kind: &str, id: &str, version: i64) {
+        match self.versions.get_mut(kind) {
+            Some(ids) => {
+                ids.insert(id.to_owned(), version);
+            }
+            None => {
+                let ids = HashMap::from([(id.to_owned(), version)]);
+                self.versions.insert(kind.to_owned(), ids);
+            }
+        }
         match kind {
             records::IAM_MFA_DEVICE => {
                 if let Some(entry) = self.mfa_devices.get_mut(id) {
