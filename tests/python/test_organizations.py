@@ -318,3 +318,26 @@ def test_resource_control_policies_guard_member_resources(org, workspace):
                                                              RoleSessionName="inside")
     targets = org.list_targets_for_policy(PolicyId=rcp)["Targets"]
     assert [t["TargetId"] for t in targets] == [member]
+
+
+def test_concurrent_attachments_and_tags_on_one_target_are_all_kept(org):
+    """Terraform attaches an OU's SCPs and tags it in parallel: every one lands, and
+    with the client's retries off none fails. (Four SCPs: with FullAWSAccess, the five a
+    target may have.)"""
+    from concurrent.futures import ThreadPoolExecutor
+    ou = org.create_organizational_unit(ParentId=org.root_id, Name="busy")["OrganizationalUnit"]["Id"]
+    policies = [org.create_policy(Name=f"scp{i}", Description="", Type="SERVICE_CONTROL_POLICY",
+                                  Content=only_services("s3", f"sqs{i}"))["Policy"]["PolicySummary"]["Id"]
+                for i in range(4)]
+
+    def change(i):
+        if i < len(policies):
+            org.attach_policy(PolicyId=policies[i], TargetId=ou)
+        org.tag_resource(ResourceId=ou, Tags=[{"Key": f"t{i}", "Value": "v"}])
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(change, range(8)))
+    attached = org.list_policies_for_target(TargetId=ou, Filter="SERVICE_CONTROL_POLICY")["Policies"]
+    assert set(policies) <= {p["Id"] for p in attached}
+    tags = org.list_tags_for_resource(ResourceId=ou)["Tags"]
+    assert sorted(t["Key"] for t in tags) == [f"t{i}" for i in range(8)]

@@ -80,10 +80,7 @@ pub(crate) fn put<T: Entity>(entity: &T, expect: Expect) -> Result<Mutation, Ser
 /// if the stored record is still the one the view holds (a lost race makes the call
 /// run again on the newer record instead of overwriting it).
 pub(crate) fn update<T: Entity>(view: &View, entity: &T) -> Result<Mutation, ServiceError> {
-    let expect = view
-        .version(T::KIND, &entity.id())
-        .map_or(Expect::Any, Expect::Version);
-    put(entity, expect)
+    put(entity, view.expect_current(T::KIND, &entity.id()))
 }
 
 /// The mutation that removes `entity`.

@@ -241,7 +241,9 @@ pub fn deactivate(call: &Call<'_>, input: DeviceInput) -> Result<Outcome, Servic
     device.enabled = None;
     device.drift = 0;
     // The replay guard stays: a code used before deactivation is still used.
-    Ok(Outcome::changed(vec![put(&device, Expect::Any)?]))
+    Ok(Outcome::changed(vec![
+        view.write_back(put(&device, Expect::Any)?),
+    ]))
 }
 
 pub fn delete(call: &Call<'_>, input: DeviceInput) -> Result<Outcome, ServiceError> {
@@ -339,7 +341,9 @@ pub fn tag(call: &Call<'_>, input: TagInput) -> Result<Outcome, ServiceError> {
         .device
         .clone();
     super::tags::merge(&mut device.tags, input.tags)?;
-    Ok(Outcome::changed(vec![put(&device, Expect::Any)?]))
+    Ok(Outcome::changed(vec![
+        view.write_back(put(&device, Expect::Any)?),
+    ]))
 }
 
 pub fn untag(call: &Call<'_>, input: UntagInput) -> Result<Outcome, ServiceError> {
@@ -348,7 +352,9 @@ pub fn untag(call: &Call<'_>, input: UntagInput) -> Result<Outcome, ServiceError
         .device
         .clone();
     super::tags::remove(&mut device.tags, &input.tag_keys);
-    Ok(Outcome::changed(vec![put(&device, Expect::Any)?]))
+    Ok(Outcome::changed(vec![
+        view.write_back(put(&device, Expect::Any)?),
+    ]))
 }
 
 pub fn list_tags(call: &Call<'_>, input: ListTagsInput) -> Result<Outcome, ServiceError> {

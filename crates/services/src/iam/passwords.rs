@@ -137,7 +137,9 @@ pub fn update_login_profile(call: &Call<'_>, input: UpdateInput) -> Result<Outco
     if let Some(required) = input.password_reset_required {
         profile.password_reset_required = required;
     }
-    Ok(Outcome::changed(vec![put(&profile, Expect::Any)?]))
+    Ok(Outcome::changed(vec![
+        view.write_back(put(&profile, Expect::Any)?),
+    ]))
 }
 
 pub fn delete_login_profile(
@@ -184,7 +186,9 @@ pub fn change_password(call: &Call<'_>, input: ChangeInput) -> Result<Outcome, S
         call.now.timestamp(),
     )?;
     profile.password_reset_required = false;
-    Ok(Outcome::changed(vec![put(&profile, Expect::Any)?]))
+    Ok(Outcome::changed(vec![
+        view.write_back(put(&profile, Expect::Any)?),
+    ]))
 }
 
 pub fn update_policy(call: &Call<'_>, input: PolicyInput) -> Result<Outcome, ServiceError> {

@@ -236,7 +236,7 @@ pub fn create_version(call: &Call<'_>, input: CreateVersionInput) -> Result<Outc
     policy.versions.push(version);
     Ok(Outcome {
         output: json!({ "PolicyVersion": output }),
-        mutations: vec![store(&policy, Expect::Any)?],
+        mutations: vec![view.write_back(store(&policy, Expect::Any)?)],
     })
 }
 
@@ -291,7 +291,9 @@ pub fn delete_version(call: &Call<'_>, input: VersionInput) -> Result<Outcome, S
         ));
     }
     policy.versions.retain(|v| v.version_id != input.version_id);
-    Ok(Outcome::changed(vec![store(&policy, Expect::Any)?]))
+    Ok(Outcome::changed(vec![
+        view.write_back(store(&policy, Expect::Any)?),
+    ]))
 }
 
 pub fn set_default_version(call: &Call<'_>, input: VersionInput) -> Result<Outcome, ServiceError> {
@@ -300,7 +302,9 @@ pub fn set_default_version(call: &Call<'_>, input: VersionInput) -> Result<Outco
     find_version(&policy, &input.version_id)?;
     policy.default_version = input.version_id;
     policy.updated = call.now.timestamp();
-    Ok(Outcome::changed(vec![store(&policy, Expect::Any)?]))
+    Ok(Outcome::changed(vec![
+        view.write_back(store(&policy, Expect::Any)?),
+    ]))
 }
 
 /// The users, groups and roles that attach a policy (or use it as a boundary).
@@ -387,14 +391,18 @@ pub fn tag(call: &Call<'_>, input: TagInput) -> Result<Outcome, ServiceError> {
     let view = call.plane.view();
     let mut policy = customer(&view, call, &input.policy_arn)?.clone();
     super::tags::merge(&mut policy.tags, input.tags)?;
-    Ok(Outcome::changed(vec![store(&policy, Expect::Any)?]))
+    Ok(Outcome::changed(vec![
+        view.write_back(store(&policy, Expect::Any)?),
+    ]))
 }
 
 pub fn untag(call: &Call<'_>, input: UntagInput) -> Result<Outcome, ServiceError> {
     let view = call.plane.view();
     let mut policy = customer(&view, call, &input.policy_arn)?.clone();
     super::tags::remove(&mut policy.tags, &input.tag_keys);
-    Ok(Outcome::changed(vec![store(&policy, Expect::Any)?]))
+    Ok(Outcome::changed(vec![
+        view.write_back(store(&policy, Expect::Any)?),
+    ]))
 }
 
 pub fn list_tags(call: &Call<'_>, input: PolicyInput) -> Result<Outcome, ServiceError> {

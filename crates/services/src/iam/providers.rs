@@ -313,7 +313,9 @@ pub fn add_client_id(call: &Call<'_>, input: ClientIdInput) -> Result<Outcome, S
     }
     p.client_ids.push(input.client_id);
     check_client_ids(&p.client_ids)?;
-    Ok(Outcome::changed(vec![put_oidc(&p, Expect::Any)?]))
+    Ok(Outcome::changed(vec![
+        view.write_back(put_oidc(&p, Expect::Any)?),
+    ]))
 }
 
 pub fn remove_client_id(call: &Call<'_>, input: ClientIdInput) -> Result<Outcome, ServiceError> {
@@ -323,7 +325,9 @@ pub fn remove_client_id(call: &Call<'_>, input: ClientIdInput) -> Result<Outcome
         return Ok(Outcome::changed(Vec::new()));
     }
     p.client_ids.retain(|c| *c != input.client_id);
-    Ok(Outcome::changed(vec![put_oidc(&p, Expect::Any)?]))
+    Ok(Outcome::changed(vec![
+        view.write_back(put_oidc(&p, Expect::Any)?),
+    ]))
 }
 
 pub fn update_thumbprints(
@@ -334,21 +338,27 @@ pub fn update_thumbprints(
     let view = call.plane.view();
     let mut p = oidc_by_arn(&view, &call.caller.account_id, &input.arn)?.clone();
     p.thumbprints = input.thumbprint_list;
-    Ok(Outcome::changed(vec![put_oidc(&p, Expect::Any)?]))
+    Ok(Outcome::changed(vec![
+        view.write_back(put_oidc(&p, Expect::Any)?),
+    ]))
 }
 
 pub fn tag_oidc(call: &Call<'_>, input: TagInput) -> Result<Outcome, ServiceError> {
     let view = call.plane.view();
     let mut p = oidc_by_arn(&view, &call.caller.account_id, &input.provider.arn)?.clone();
     tags::merge(&mut p.tags, input.tags)?;
-    Ok(Outcome::changed(vec![put_oidc(&p, Expect::Any)?]))
+    Ok(Outcome::changed(vec![
+        view.write_back(put_oidc(&p, Expect::Any)?),
+    ]))
 }
 
 pub fn untag_oidc(call: &Call<'_>, input: UntagInput) -> Result<Outcome, ServiceError> {
     let view = call.plane.view();
     let mut p = oidc_by_arn(&view, &call.caller.account_id, &input.provider.arn)?.clone();
     tags::remove(&mut p.tags, &input.tag_keys);
-    Ok(Outcome::changed(vec![put_oidc(&p, Expect::Any)?]))
+    Ok(Outcome::changed(vec![
+        view.write_back(put_oidc(&p, Expect::Any)?),
+    ]))
 }
 
 pub fn list_oidc_tags(call: &Call<'_>, input: ListTagsInput) -> Result<Outcome, ServiceError> {
@@ -407,7 +417,7 @@ pub fn put_jwks(call: &Call<'_>, arn: &str, document: &str) -> Result<Outcome, S
     let set = parse_jwks(document)?;
     p.jwks = Some(document.to_owned());
     let kids: Vec<Option<String>> = set.keys.iter().map(|k| k.common.key_id.clone()).collect();
-    let mut outcome = Outcome::changed(vec![put_oidc(&p, Expect::Any)?]);
+    let mut outcome = Outcome::changed(vec![view.write_back(put_oidc(&p, Expect::Any)?)]);
     outcome.output = json!({ "OpenIDConnectProviderArn": p.arn(), "KeyIds": kids });
     Ok(outcome)
 }
@@ -604,7 +614,7 @@ pub fn update_saml(call: &Call<'_>, input: UpdateSamlInput) -> Result<Outcome, S
             .valid_until
             .unwrap_or(call.now.timestamp() + DEFAULT_VALIDITY);
     }
-    let mut outcome = Outcome::changed(vec![put_saml(&p, Expect::Any)?]);
+    let mut outcome = Outcome::changed(vec![view.write_back(put_saml(&p, Expect::Any)?)]);
     outcome.output = json!({ "SAMLProviderArn": p.arn() });
     Ok(outcome)
 }
@@ -623,14 +633,18 @@ pub fn tag_saml(call: &Call<'_>, input: TagInput) -> Result<Outcome, ServiceErro
     let view = call.plane.view();
     let mut p = saml_by_arn(&view, &call.caller.account_id, &input.provider.arn)?.clone();
     tags::merge(&mut p.tags, input.tags)?;
-    Ok(Outcome::changed(vec![put_saml(&p, Expect::Any)?]))
+    Ok(Outcome::changed(vec![
+        view.write_back(put_saml(&p, Expect::Any)?),
+    ]))
 }
 
 pub fn untag_saml(call: &Call<'_>, input: UntagInput) -> Result<Outcome, ServiceError> {
     let view = call.plane.view();
     let mut p = saml_by_arn(&view, &call.caller.account_id, &input.provider.arn)?.clone();
     tags::remove(&mut p.tags, &input.tag_keys);
-    Ok(Outcome::changed(vec![put_saml(&p, Expect::Any)?]))
+    Ok(Outcome::changed(vec![
+        view.write_back(put_saml(&p, Expect::Any)?),
+    ]))
 }
 
 pub fn list_saml_tags(call: &Call<'_>, input: ListTagsInput) -> Result<Outcome, ServiceError> {

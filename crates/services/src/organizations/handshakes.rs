@@ -5,7 +5,7 @@ use rampart_store::Expect;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::structure::{accounts_of, default_policies, put};
+use super::structure::{accounts_of, default_policies, put, write_back};
 use super::{ACCOUNTS_PER_ORGANIZATION, arn, email, managed};
 use crate::call::{Call, Outcome};
 use crate::error::ServiceError;
@@ -137,11 +137,11 @@ pub fn accept(call: &Call<'_>, input: HandshakeInput) -> Result<Outcome, Service
         handshake,
         org,
         "ACCEPTED",
-        vec![put(
+        vec![write_back(
+            &view,
             records::ACCOUNT,
             &account.account_id,
             &account,
-            Expect::Any,
         )?],
     )
 }
@@ -263,11 +263,11 @@ fn transition(
     check_open(handshake, now)?;
     let mut handshake = handshake.clone();
     handshake.state = state.to_owned();
-    mutations.push(put(
+    mutations.push(write_back(
+        view,
         records::ORG_HANDSHAKE,
         &handshake.id,
         &handshake,
-        Expect::Any,
     )?);
     Ok(Outcome {
         output: json!({ "Handshake": output(view, org, &handshake, now) }),

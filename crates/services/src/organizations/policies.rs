@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::structure::{
     accounts_of, delete as remove, find_ou, put, root_output, target_not_found, units_of,
+    write_back,
 };
 use super::{arn, managed, member, organization};
 use crate::call::{Call, Outcome};
@@ -106,7 +107,7 @@ pub fn enable_type(call: &Call<'_>, input: PolicyTypeInput) -> Result<Outcome, S
     if let Some(id) = &full_access {
         attach_everywhere(&view, &mut org, id, &mut mutations)?;
     }
-    mutations.push(put(records::ORGANIZATION, &org.id, &org, Expect::Any)?);
+    mutations.push(write_back(&view, records::ORGANIZATION, &org.id, &org)?);
     Ok(Outcome {
         output: json!({ "Root": root_output(&org) }),
         mutations,
@@ -129,7 +130,7 @@ pub fn disable_type(call: &Call<'_>, input: PolicyTypeInput) -> Result<Outcome, 
         if ou.policies.iter().any(of_type) {
             let mut ou = ou.clone();
             ou.policies.retain(|id| !of_type(id));
-            mutations.push(put(records::ORG_UNIT, &ou.id, &ou, Expect::Any)?);
+            mutations.push(write_back(&view, records::ORG_UNIT, &ou.id, &ou)?);
         }
     }
     for account in accounts_of(&view, &org) {
@@ -142,15 +143,15 @@ pub fn disable_type(call: &Call<'_>, input: PolicyTypeInput) -> Result<Outcome, 
             let mut m = m.clone();
             m.policies.retain(|id| !of_type(id));
             account.membership = Some(m);
-            mutations.push(put(
+            mutations.push(write_back(
+                &view,
                 records::ACCOUNT,
                 &account.account_id,
                 &account,
-                Expect::Any,
             )?);
         }
     }
-    mutations.push(put(records::ORGANIZATION, &org.id, &org, Expect::Any)?);
+    mutations.push(write_back(&view, records::ORGANIZATION, &org.id, &org)?);
     Ok(Outcome {
         output: json!({ "Root": root_output(&org) }),
         mutations,
@@ -235,7 +236,7 @@ pub fn update(call: &Call<'_>, input: PolicyInput) -> Result<Outcome, ServiceErr
     }
     Ok(Outcome {
         output: json!({ "Policy": policy_output(org, &policy) }),
-        mutations: vec![put(records::ORG_POLICY, &policy.id, &policy, Expect::Any)?],
+        mutations: vec![write_back(&view, records::ORG_POLICY, &policy.id, &policy)?],
     })
 }
 
@@ -552,18 +553,18 @@ fn set_attached(
     if target == org.root_id {
         let mut org = org.clone();
         org.root_policies = policies;
-        return put(records::ORGANIZATION, &org.id, &org, Expect::Any);
+        return write_back(view, records::ORGANIZATION, &org.id, &org);
     }
     if target.starts_with("ou-") {
         let mut ou = find_ou(view, org, target)?.clone();
         ou.policies = policies;
-        return put(records::ORG_UNIT, &ou.id, &ou, Expect::Any);
+        return write_back(view, records::ORG_UNIT, &ou.id, &ou);
     }
     let mut account = member(view, org, target)?.clone();
     if let Some(m) = account.membership.as_mut() {
         m.policies = policies;
     }
-    put(records::ACCOUNT, &account.account_id, &account, Expect::Any)
+    write_back(view, records::ACCOUNT, &account.account_id, &account)
 }
 
 /// Attaches policy `id` to the root (in `org`), every OU and every account that does
@@ -581,7 +582,7 @@ fn attach_everywhere(
         if !ou.policies.iter().any(|p| p == id) {
             let mut ou = ou.clone();
             ou.policies.push(id.to_owned());
-            mutations.push(put(records::ORG_UNIT, &ou.id, &ou, Expect::Any)?);
+            mutations.push(write_back(view, records::ORG_UNIT, &ou.id, &ou)?);
         }
     }
     for account in accounts_of(view, org) {
@@ -593,11 +594,11 @@ fn attach_everywhere(
             if let Some(m) = account.membership.as_mut() {
                 m.policies.push(id.to_owned());
             }
-            mutations.push(put(
+            mutations.push(write_back(
+                view,
                 records::ACCOUNT,
                 &account.account_id,
                 &account,
-                Expect::Any,
             )?);
         }
     }

@@ -181,7 +181,7 @@ pub fn create_organization(
         output: json!({ "Organization": organization_output(&view, &org) }),
         mutations: vec![
             put(records::ORGANIZATION, &org.id, &org, Expect::Absent)?,
-            put(records::ACCOUNT, &account.account_id, &account, Expect::Any)?,
+            write_back(&view, records::ACCOUNT, &account.account_id, &account)?,
         ],
     })
 }
@@ -223,11 +223,11 @@ pub fn delete_organization(call: &Call<'_>) -> Result<Outcome, ServiceError> {
     }
     if let Some(mut management) = view.accounts.get(&org.management_account_id).cloned() {
         management.membership = None;
-        mutations.push(put(
+        mutations.push(write_back(
+            &view,
             records::ACCOUNT,
             &management.account_id,
             &management,
-            Expect::Any,
         )?);
     }
     Ok(Outcome::changed(mutations))
@@ -456,11 +456,11 @@ pub fn move_account(call: &Call<'_>, input: MoveAccountInput) -> Result<Outcome,
         ));
     }
     membership.parent_id = input.destination_parent_id;
-    Ok(Outcome::changed(vec![put(
+    Ok(Outcome::changed(vec![write_back(
+        &view,
         records::ACCOUNT,
         &account.account_id,
         &account,
-        Expect::Any,
     )?]))
 }
 
@@ -485,11 +485,11 @@ pub fn close_account(call: &Call<'_>, input: AccountInput) -> Result<Outcome, Se
         }
         m.state = "PENDING_CLOSURE".to_owned();
     }
-    Ok(Outcome::changed(vec![put(
+    Ok(Outcome::changed(vec![write_back(
+        &view,
         records::ACCOUNT,
         &account.account_id,
         &account,
-        Expect::Any,
     )?]))
 }
 
@@ -504,7 +504,7 @@ pub fn remove_account(call: &Call<'_>, input: AccountInput) -> Result<Outcome, S
             "You can't remove the management account from an organization.",
         ));
     }
-    leave(org, account)
+    leave(&view, org, account)
 }
 
 pub fn leave_organization(call: &Call<'_>) -> Result<Outcome, ServiceError> {
@@ -518,11 +518,11 @@ pub fn leave_organization(call: &Call<'_>) -> Result<Outcome, ServiceError> {
         ));
     }
     let account = member(&view, org, &call.caller.account_id)?.clone();
-    leave(org, account)
+    leave(&view, org, account)
 }
 
 /// An account leaves `org`, and stops being its delegated administrator.
-fn leave(org: &Organization, mut account: Account) -> Result<Outcome, ServiceError> {
+fn leave(view: &View, org: &Organization, mut account: Account) -> Result<Outcome, ServiceError> {
     if org
         .delegated_administrators
         .iter()
@@ -535,11 +535,11 @@ fn leave(org: &Organization, mut account: Account) -> Result<Outcome, ServiceErr
         ));
     }
     account.membership = None;
-    Ok(Outcome::changed(vec![put(
+    Ok(Outcome::changed(vec![write_back(
+        view,
         records::ACCOUNT,
         &account.account_id,
         &account,
-        Expect::Any,
     )?]))
 }
 
@@ -613,7 +613,7 @@ pub fn update_ou(call: &Call<'_>, input: OuInput) -> Result<Outcome, ServiceErro
     }
     Ok(Outcome {
         output: json!({ "OrganizationalUnit": ou_output(&view, org, &ou) }),
-        mutations: vec![put(records::ORG_UNIT, &ou.id, &ou, Expect::Any)?],
+        mutations: vec![write_back(&view, records::ORG_UNIT, &ou.id, &ou)?],
     })
 }
 
@@ -739,7 +739,7 @@ pub fn register_delegated_admin(
         input.service_principal,
         call.now.timestamp(),
     ));
-    store_organization(&org)
+    store_organization(&view, &org)
 }
 
 pub fn deregister_delegated_admin(
@@ -758,7 +758,7 @@ pub fn deregister_delegated_admin(
             "The provided account is not a registered delegated administrator for your organization.",
         ));
     }
-    store_organization(&org)
+    store_organization(&view, &org)
 }
 
 pub fn list_delegated_admins(
@@ -842,7 +842,7 @@ fn retag(
     let mutation = if resource_id == org.root_id {
         let mut org = org.clone();
         change(&mut org.root_tags);
-        put(records::ORGANIZATION, &org.id, &org, Expect::Any)?
+        write_back(&view, records::ORGANIZATION, &org.id, &org)?
     } else if let Some(ou) = view
         .org
         .units
@@ -851,7 +851,7 @@ fn retag(
     {
         let mut ou = ou.clone();
         change(&mut ou.tags);
-        put(records::ORG_UNIT, &ou.id, &ou, Expect::Any)?
+        write_back(&view, records::ORG_UNIT, &ou.id, &ou)?
     } else if let Some(policy) = view
         .org
         .policies
@@ -860,7 +860,7 @@ fn retag(
     {
         let mut policy = policy.clone();
         change(&mut policy.tags);
-        put(records::ORG_POLICY, &policy.id, &policy, Expect::Any)?
+        write_back(&view, records::ORG_POLICY, &policy.id, &policy)?
     } else {
         let mut account = member(&view, org, resource_id)
             .map_err(|_| target_not_found())?
@@ -868,7 +868,7 @@ fn retag(
         if let Some(m) = account.membership.as_mut() {
             change(&mut m.tags);
         }
-        put(records::ACCOUNT, &account.account_id, &account, Expect::Any)?
+        write_back(&view, records::ACCOUNT, &account.account_id, &account)?
     };
     Ok(Outcome::changed(vec![mutation]))
 }
@@ -992,12 +992,12 @@ fn access_role(account_id: &str, management: &str, name: &str, now: i64) -> Role
 }
 
 /// An outcome that stores the changed organization record.
-fn store_organization(org: &Organization) -> Result<Outcome, ServiceError> {
-    Ok(Outcome::changed(vec![put(
+fn store_organization(view: &View, org: &Organization) -> Result<Outcome, ServiceError> {
+    Ok(Outcome::changed(vec![write_back(
+        view,
         records::ORGANIZATION,
         &org.id,
         org,
-        Expect::Any,
     )?]))
 }
 
@@ -1013,6 +1013,17 @@ pub(super) fn put<T: serde::Serialize>(
         value: to_canonical(value)?,
         expect,
     })
+}
+
+/// The mutation that writes back a record read from `view` and changed, committed only
+/// over the version read.
+pub(super) fn write_back<T: serde::Serialize>(
+    view: &View,
+    kind: &str,
+    id: &str,
+    value: &T,
+) -> Result<Mutation, ServiceError> {
+    put(kind, id, value, view.expect_current(kind, id))
 }
 
 pub(super) fn delete(kind: &str, id: &str) -> Mutation {

@@ -276,6 +276,26 @@ impl View {
         self.versions.get(kind)?.get(id).copied()
     }
 
+    /// What a write of record `kind`/`id` that was read from this view insists on: the
+    /// version read (no condition for a record the view does not hold).
+    pub fn expect_current(&self, kind: &str, id: &str) -> rampart_store::Expect {
+        self.version(kind, id)
+            .map_or(rampart_store::Expect::Any, rampart_store::Expect::Version)
+    }
+
+    /// `mutation`, a put of a record read from this view and changed, made to insist on
+    /// the version read (whatever it expected before), so that a write made since is
+    /// not lost.
+    pub fn write_back(&self, mut mutation: rampart_store::Mutation) -> rampart_store::Mutation {
+        if let rampart_store::Mutation::Put {
+            kind, id, expect, ..
+        } = &mut mutation
+        {
+            *expect = self.expect_current(kind, id);
+        }
+        mutation
+    }
+
     /// Notes the stored version of a record.
     fn versioned(&mut self, kind: &str, id: &str, version: i64) {
         match self.versions.get_mut(kind) {
