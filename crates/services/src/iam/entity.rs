@@ -83,12 +83,15 @@ pub(crate) fn update<T: Entity>(view: &View, entity: &T) -> Result<Mutation, Ser
     put(entity, view.expect_current(T::KIND, &entity.id()))
 }
 
-/// The mutation that removes `entity`.
-pub(crate) fn remove<T: Entity>(entity: &T) -> Mutation {
+/// The mutation that removes `entity`, read from `view`: only as the view holds it (a
+/// change made since, such as a policy attached, may be what forbids the deletion, and
+/// the call runs again to see it).
+pub(crate) fn remove<T: Entity>(view: &View, entity: &T) -> Mutation {
+    let id = entity.id();
     Mutation::Delete {
         kind: T::KIND.to_owned(),
-        id: entity.id(),
-        expect: Expect::Any,
+        expect: view.expect_current(T::KIND, &id),
+        id,
     }
 }
 

@@ -154,7 +154,7 @@ pub fn update(call: &Call<'_>, input: UpdateInput) -> Result<Outcome, ServiceErr
         }
         group.group_name = new_name;
         if !case_only {
-            mutations.push(entity::remove(old));
+            mutations.push(entity::remove(&view, old));
         }
     }
     mutations.push(entity::update(&view, &group)?);
@@ -170,7 +170,7 @@ pub fn delete(call: &Call<'_>, input: GroupInput) -> Result<Outcome, ServiceErro
         ));
     }
     super::permissions::check_none_left(&group.permissions)?;
-    Ok(Outcome::changed(vec![entity::remove(group)]))
+    Ok(Outcome::changed(vec![entity::remove(&view, group)]))
 }
 
 pub fn add_user(call: &Call<'_>, input: MembershipInput) -> Result<Outcome, ServiceError> {

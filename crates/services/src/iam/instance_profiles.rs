@@ -102,7 +102,7 @@ pub fn delete(call: &Call<'_>, input: ProfileInput) -> Result<Outcome, ServiceEr
             "Cannot delete entity, must remove roles from instance profile first.",
         ));
     }
-    Ok(Outcome::changed(vec![entity::remove(profile)]))
+    Ok(Outcome::changed(vec![entity::remove(&view, profile)]))
 }
 
 pub fn list(call: &Call<'_>, input: ListInput) -> Result<Outcome, ServiceError> {

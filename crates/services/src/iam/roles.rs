@@ -177,7 +177,7 @@ pub fn delete(call: &Call<'_>, input: RoleInput) -> Result<Outcome, ServiceError
         ));
     }
     super::permissions::check_none_left(&role.permissions)?;
-    Ok(Outcome::changed(vec![entity::remove(role)]))
+    Ok(Outcome::changed(vec![entity::remove(&view, role)]))
 }
 
 /// MaxSessionDuration, defaulting to one hour.

@@ -144,7 +144,7 @@ pub fn update(call: &Call<'_>, input: UpdateInput) -> Result<Outcome, ServiceErr
         )?);
         user.user_name = new_name;
         if !renamed_only_in_case {
-            mutations.push(entity::remove(old));
+            mutations.push(entity::remove(&view, old));
         }
     }
     mutations.push(entity::update(&view, &user)?);
@@ -180,7 +180,7 @@ pub fn delete(call: &Call<'_>, input: UserNameInput) -> Result<Outcome, ServiceE
         ));
     }
     super::permissions::check_none_left(&user.permissions)?;
-    Ok(Outcome::changed(vec![entity::remove(user)]))
+    Ok(Outcome::changed(vec![entity::remove(&view, user)]))
 }
 
 /// The user `name` of `account_id`, or IAM's NoSuchEntity.
