@@ -488,6 +488,49 @@ fn open_secret(
 
 #[cfg(test)]
 mod tests {
+    use rampart_store::{Change, Expect, MasterKey, Mutation, Record};
+
+    fn change(seq: i64, version: Option<i64>) -> Change {
+        Change {
+            seq,
+            kind: "test.kind".into(),
+            id: "a".into(),
+            record: version.map(|version| Record {
+                kind: "test.kind".into(),
+                id: "a".into(),
+                version,
+                value: serde_json::json!({}),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_write_back_insists_on_the_version_the_view_holds() {
+        let key = MasterKey::from_bytes(&[7; 32]);
+        let mut view = super::View::default();
+        let put = |expect| Mutation::Put {
+            kind: "test.kind".into(),
+            id: "a".into(),
+            value: serde_json::json!({}),
+            expect,
+        };
+        let expect_of = |m: Mutation| match m {
+            Mutation::Put { expect, .. } => expect,
+            _ => unreachable!(),
+        };
+        // Not in the view: no condition.
+        assert_eq!(expect_of(view.write_back(put(Expect::Absent))), Expect::Any);
+        view.apply([change(1, Some(1)), change(2, Some(2))], &key)
+            .unwrap();
+        assert_eq!(view.version("test.kind", "a"), Some(2));
+        assert_eq!(
+            expect_of(view.write_back(put(Expect::Any))),
+            Expect::Version(2)
+        );
+        view.apply([change(3, None)], &key).unwrap();
+        assert_eq!(view.version("test.kind", "a"), None, "deleted");
+    }
+
     #[test]
     fn policy_arns_name_account_and_name() {
         assert_eq!(
