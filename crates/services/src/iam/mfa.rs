@@ -194,10 +194,9 @@ pub fn enable(call: &Call<'_>, input: CodesInput) -> Result<Outcome, ServiceErro
     // The codes are typed as they appear, so they are of the last steps: they say
     // nothing of the device's clock (ResyncMFADevice measures that).
     device.drift = 0;
-    Ok(Outcome::changed(vec![put(
-        &device,
-        Expect::Version(entry.version),
-    )?]))
+    Ok(Outcome::changed(vec![
+        view.write_back(put(&device, Expect::Any)?),
+    ]))
 }
 
 pub fn resync(call: &Call<'_>, input: CodesInput) -> Result<Outcome, ServiceError> {
@@ -221,10 +220,9 @@ pub fn resync(call: &Call<'_>, input: CodesInput) -> Result<Outcome, ServiceErro
     let mut device = entry.device.clone();
     device.last_step = step;
     device.drift = step - totp::step_at(now);
-    Ok(Outcome::changed(vec![put(
-        &device,
-        Expect::Version(entry.version),
-    )?]))
+    Ok(Outcome::changed(vec![
+        view.write_back(put(&device, Expect::Any)?),
+    ]))
 }
 
 pub fn deactivate(call: &Call<'_>, input: DeviceInput) -> Result<Outcome, ServiceError> {
@@ -397,7 +395,7 @@ pub(crate) fn verify_token(
         .ok_or_else(|| ServiceError::AccessDenied(INVALID_CODE.to_owned()))?;
     let mut used = device.clone();
     used.last_step = step;
-    Ok(Some(put(&used, Expect::Version(entry.version))?))
+    Ok(Some(view.write_back(put(&used, Expect::Any)?)))
 }
 
 /// The seed bytes a stored base32 seed spells (the view opens seeds with it).

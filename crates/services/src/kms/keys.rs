@@ -322,7 +322,7 @@ fn update(
     let entry = resolve(&view, call, key_ref)?;
     let mut key = entry.key.clone();
     change(entry, &mut key)?;
-    let mutation = put_key(&key, Expect::Version(entry.version))?;
+    let mutation = view.write_back(put_key(&key, Expect::Any)?);
     Ok((key, Outcome::changed(vec![mutation])))
 }
 

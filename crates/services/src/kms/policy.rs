@@ -91,10 +91,9 @@ pub fn put(call: &Call<'_>, input: PutInput) -> Result<Outcome, ServiceError> {
     }
     let mut key = entry.key.clone();
     key.policy = input.policy;
-    Ok(Outcome::changed(vec![put_key(
-        &key,
-        rampart_store::Expect::Version(entry.version),
-    )?]))
+    Ok(Outcome::changed(vec![
+        view.write_back(put_key(&key, rampart_store::Expect::Any)?),
+    ]))
 }
 
 #[derive(Deserialize)]

@@ -99,7 +99,10 @@ fn due_keys(view: &View, now: i64) -> Vec<(KmsKey, i64)> {
         .keys
         .values()
         .filter(|entry| is_due(entry, now))
-        .map(|entry| (entry.key.clone(), entry.version))
+        .filter_map(|entry| {
+            let version = view.version(crate::records::KMS_KEY, &entry.key.key_id)?;
+            Some((entry.key.clone(), version))
+        })
         .collect()
 }
 

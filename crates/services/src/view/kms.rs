@@ -35,13 +35,10 @@ pub struct KeyEntry {
     pub policy: Option<Arc<PolicySet>>,
     /// The private half of the wrapping key GetParametersForImport handed out (PKCS#8).
     pub import_key: Option<Zeroizing<Vec<u8>>>,
-    /// The stored record's version, which every write of the key insists on (so a
-    /// write made from an older view conflicts rather than drop newer material).
-    pub version: i64,
 }
 
 impl KeyEntry {
-    /// The entry of `key`; its stored version is noted by the view.
+    /// The entry of `key`.
     pub fn new(
         key: KmsKey,
         materials: Vec<Material>,
@@ -54,7 +51,6 @@ impl KeyEntry {
             materials,
             policy,
             import_key,
-            version: 0,
         }
     }
 

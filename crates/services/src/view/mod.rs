@@ -37,13 +37,12 @@ pub struct SessionEntry {
     pub context: Option<Arc<SessionContext>>,
 }
 
-/// A virtual MFA device with its seed opened, and the stored record's version (so
-/// that accepting a code, which advances the replay guard, can insist on the version
-/// it read: two requests racing with one code cannot both succeed).
+/// A virtual MFA device with its seed opened. Accepting a code advances the device's
+/// replay guard, written back over the version read ([`View::write_back`]): two
+/// requests racing with one code cannot both succeed.
 pub struct MfaEntry {
     pub device: records::MfaDevice,
     pub seed: Zeroizing<Vec<u8>>,
-    pub version: i64,
 }
 
 /// Every record the control plane serves from memory, by record id.
@@ -224,12 +223,8 @@ impl View {
                         .map_err(|reason| bad(kind, id, reason))?;
                     let seed = crate::iam::mfa::seed_bytes(&seed)
                         .ok_or_else(|| bad(kind, id, "seed is not base32".to_owned()))?;
-                    let entry = MfaEntry {
-                        device,
-                        seed,
-                        version: 0,
-                    };
-                    self.mfa_devices.insert(id.to_owned(), entry);
+                    self.mfa_devices
+                        .insert(id.to_owned(), MfaEntry { device, seed });
                 }
             }
             records::IAM_LOGIN_PROFILE => upsert(&mut self.login_profiles, kind, id, value)?,
@@ -306,19 +301,6 @@ impl View {
                 let ids = HashMap::from([(id.to_owned(), version)]);
                 self.versions.insert(kind.to_owned(), ids);
             }
-        }
-        match kind {
-            records::IAM_MFA_DEVICE => {
-                if let Some(entry) = self.mfa_devices.get_mut(id) {
-                    entry.version = version;
-                }
-            }
-            records::KMS_KEY => {
-                if let Some(entry) = self.kms.keys.get_mut(id) {
-                    entry.version = version;
-                }
-            }
-            _ => {}
         }
     }
 
