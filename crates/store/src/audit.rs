@@ -335,8 +335,21 @@ pub(crate) fn link_events(
 }
 
 fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    // Serializing a &str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
+    // The canonical form escapes what serde_json escapes: quotes, backslashes and control
+    // characters. Most strings have none, and are copied as they are. (A fold rather
+    // than `any`, so that the check runs over the whole string in vector registers.)
+    let needs_escape = s.bytes().fold(false, |seen, b| {
+        seen | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if needs_escape {
+        // Serializing a &str into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    } else {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
 }
 
 /// Writes `s` as a JSON string, escaped the way the canonical form escapes it.
@@ -809,6 +822,27 @@ impl ChainVerifier {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        for s in [
+            "",
+            "plain",
+            "é ü 😀",
+            "quote \" here",
+            "back\\slash",
+            "new\nline",
+            "tab\t",
+            "\u{1}\u{1f}",
+            "\u{7f} del",
+            "</script>",
+            "a/b",
+        ] {
+            let mut ours = Vec::new();
+            super::write_json_string(&mut ours, s);
+            assert_eq!(ours, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+    }
+
     use super::*;
 
     fn event(name: &str) -> AuditEvent {
