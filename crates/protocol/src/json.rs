@@ -110,65 +110,113 @@ pub(crate) fn from_wire(
     }
 }
 
-/// Canonical to wire JSON for the body members of `shape`. Members the model does not
-/// know are dropped; so are non-body members (the caller put them in headers).
-pub(crate) fn to_wire(model: &ServiceModel, shape: &Shape, m: Option<&Member>, v: &Value) -> Value {
+/// Canonical to wire JSON text for the body members of `shape`, written directly (no
+/// wire JSON tree in between). Members the model does not know are dropped; so are
+/// non-body members (the caller put them in headers).
+pub(crate) fn wire_json(
+    model: &ServiceModel,
+    shape: &Shape,
+    m: Option<&Member>,
+    v: &Value,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    write_wire(model, shape, m, v, &mut out);
+    out
+}
+
+fn write_wire(
+    model: &ServiceModel,
+    shape: &Shape,
+    m: Option<&Member>,
+    v: &Value,
+    out: &mut Vec<u8>,
+) {
     match (shape.kind, v) {
         (ShapeKind::Structure, Value::Object(obj)) => {
-            let mut out = Map::new();
-            for mm in &shape.members {
-                if mm.location != Location::Body {
-                    continue;
+            out.push(b'{');
+            let body = shape
+                .members
+                .iter()
+                .filter(|mm| mm.location == Location::Body);
+            let present =
+                body.filter_map(|mm| Some((mm, obj.get(&mm.name).filter(|c| !c.is_null())?)));
+            for (i, (mm, child)) in present.enumerate() {
+                if i > 0 {
+                    out.push(b',');
                 }
-                if let Some(child) = obj.get(&mm.name).filter(|c| !c.is_null()) {
-                    out.insert(
-                        mm.wire_name().to_string(),
-                        to_wire(model, model.shape(mm.shape), Some(mm), child),
-                    );
-                }
+                write_string(out, mm.wire_name());
+                out.push(b':');
+                write_wire(model, model.shape(mm.shape), Some(mm), child, out);
             }
-            Value::Object(out)
+            out.push(b'}');
         }
-        (ShapeKind::List, Value::Array(items)) => match &shape.member {
-            Some(item) => {
+        (ShapeKind::List, Value::Array(items)) => {
+            out.push(b'[');
+            if let Some(item) = &shape.member {
                 let s = model.shape(item.shape);
-                Value::Array(
-                    items
-                        .iter()
-                        .map(|e| to_wire(model, s, Some(item), e))
-                        .collect(),
-                )
+                for (i, e) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_wire(model, s, Some(item), e, out);
+                }
             }
-            None => Value::Array(vec![]),
-        },
-        (ShapeKind::Map, Value::Object(obj)) => match &shape.value {
-            Some(val) => {
+            out.push(b']');
+        }
+        (ShapeKind::Map, Value::Object(obj)) => {
+            out.push(b'{');
+            if let Some(val) = &shape.value {
                 let s = model.shape(val.shape);
-                Value::Object(
-                    obj.iter()
-                        .map(|(k, e)| (k.clone(), to_wire(model, s, Some(val), e)))
-                        .collect(),
-                )
+                for (i, (k, e)) in obj.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_string(out, k);
+                    out.push(b':');
+                    write_wire(model, s, Some(val), e, out);
+                }
             }
-            None => Value::Object(Map::new()),
-        },
+            out.push(b'}');
+        }
         (ShapeKind::Timestamp, v) => {
             let fmt = m
                 .and_then(|m| m.timestamp_format)
                 .or(shape.timestamp_format);
-            match fmt {
-                None | Some(TimestampFormat::UnixTimestamp) => match v {
-                    Value::String(s) => {
-                        timestamp::parse_any(s).map_or(Value::Null, timestamp::to_value)
-                    }
-                    other => other.clone(),
-                },
-                Some(_) => scalar_to_string(shape, m, v, TimestampFormat::UnixTimestamp)
+            let wire = match (fmt, v) {
+                (None | Some(TimestampFormat::UnixTimestamp), Value::String(s)) => {
+                    timestamp::parse_any(s).map_or(Value::Null, timestamp::to_value)
+                }
+                (None | Some(TimestampFormat::UnixTimestamp), other) => other.clone(),
+                (Some(_), v) => scalar_to_string(shape, m, v, TimestampFormat::UnixTimestamp)
                     .map_or(Value::Null, Value::String),
-            }
+            };
+            write_value(out, &wire);
         }
-        (ShapeKind::Float | ShapeKind::Double, Value::Number(n)) => Value::Number(n.clone()),
-        (_, other) => other.clone(),
+        (_, Value::String(s)) => write_string(out, s),
+        (_, other) => write_value(out, other),
+    }
+}
+
+/// A scalar (or a tree the model does not describe) as serde_json writes it.
+fn write_value(out: &mut Vec<u8>, v: &Value) {
+    // Serializing a Value into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, v);
+}
+
+/// `s` as a JSON string: copied as it is when it holds nothing JSON escapes (quotes,
+/// backslashes, control characters), as most strings and every base64 blob do; else
+/// escaped by serde_json. The check is one pass without early exit, so it vectorizes.
+fn write_string(out: &mut Vec<u8>, s: &str) {
+    let plain = !s.bytes().fold(false, |seen, b| {
+        seen | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if plain {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Serializing a &str into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
     }
 }
 
@@ -211,11 +259,10 @@ fn content_type(model: &ServiceModel) -> &'static str {
 /// A successful awsJson response.
 pub(crate) fn serialize(route: &Route, output: &Value, request_id: &str) -> HttpResponse {
     let model = route.service;
-    let body = match route.operation().output {
-        Some(id) => to_wire(model, model.shape(id), None, output),
-        None => Value::Object(Map::new()),
+    let bytes = match route.operation().output {
+        Some(id) => wire_json(model, model.shape(id), None, output),
+        None => b"{}".to_vec(),
     };
-    let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
     HttpResponse::new(200, content_type(model), bytes, request_id)
 }
 

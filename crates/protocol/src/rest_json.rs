@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::error::AwsError;
 use crate::form;
-use crate::json::{error_body, from_wire, parse_body, to_wire};
+use crate::json::{error_body, from_wire, parse_body, wire_json};
 use crate::model::{Location, Operation, ServiceModel, ShapeKind, TimestampFormat, UriSegment};
 use crate::validate::{Path, child_path, message, violation};
 use crate::value::{scalar_from_str, scalar_to_string};
@@ -317,10 +317,10 @@ pub(crate) fn serialize(route: &Route, output: &Value, request_id: &str) -> Http
                     .decode(s)
                     .unwrap_or_default(),
                 (ShapeKind::String, Value::String(s)) => s.clone().into_bytes(),
-                _ => serde_json::to_vec(&to_wire(model, ps, Some(pm), v)).unwrap_or_default(),
+                _ => wire_json(model, ps, Some(pm), v),
             });
         } else {
-            body = serde_json::to_vec(&to_wire(model, shape, None, output)).ok();
+            body = Some(wire_json(model, shape, None, output));
         }
     }
     let mut r = HttpResponse::new(
