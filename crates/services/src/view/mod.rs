@@ -107,8 +107,9 @@ impl View {
             ..View::default()
         };
         for record in records {
-            view.put(&record.kind, &record.id, Some(record.value), master_key)?;
-            view.versioned(&record.kind, &record.id, record.version);
+            if view.put(&record.kind, &record.id, Some(record.value), master_key)? {
+                view.note_version(&record.kind, &record.id, Some(record.version));
+            }
         }
         view.finish();
         Ok(view)
@@ -125,17 +126,13 @@ impl View {
             self.seq = change.seq;
             let version = change.record.as_ref().map(|r| r.version);
             let value = change.record.map(|r| r.value);
-            result = self.put(&change.kind, &change.id, value, master_key);
-            match version {
-                Some(version) => self.versioned(&change.kind, &change.id, version),
-                None => {
-                    if let Some(ids) = self.versions.get_mut(&change.kind) {
-                        ids.remove(&change.id);
-                    }
+            match self.put(&change.kind, &change.id, value, master_key) {
+                Ok(true) => self.note_version(&change.kind, &change.id, version),
+                Ok(false) => {}
+                Err(error) => {
+                    result = Err(error);
+                    break;
                 }
-            }
-            if result.is_err() {
-                break;
             }
         }
         self.finish();
@@ -161,7 +158,7 @@ impl View {
         id: &str,
         value: Option<serde_json::Value>,
         master_key: &MasterKey,
-    ) -> Result<(), BadRecord> {
+    ) -> Result<bool, BadRecord> {
         match kind {
             records::ACCOUNT => {
                 upsert(&mut self.accounts, kind, id, value)?;
@@ -259,9 +256,9 @@ impl View {
             records::KMS_ALIAS => upsert(&mut self.kms.aliases, kind, id, value)?,
             records::KMS_GRANT => upsert(&mut self.kms.grants, kind, id, value)?,
             // Kinds owned by services this build does not serve are kept out of memory.
-            _ => {}
+            _ => return Ok(false),
         }
-        Ok(())
+        Ok(true)
     }
 
     /// The version the store holds of record `kind`/`id`, as of this view: what a
@@ -291,16 +288,20 @@ impl View {
         mutation
     }
 
-    /// Notes the stored version of a record.
-    fn versioned(&mut self, kind: &str, id: &str, version: i64) {
-        match self.versions.get_mut(kind) {
-            Some(ids) => {
+    /// Notes the stored version of a record the view holds (`None`: deleted).
+    fn note_version(&mut self, kind: &str, id: &str, version: Option<i64>) {
+        match (self.versions.get_mut(kind), version) {
+            (Some(ids), Some(version)) => {
                 ids.insert(id.to_owned(), version);
             }
-            None => {
+            (Some(ids), None) => {
+                ids.remove(id);
+            }
+            (None, Some(version)) => {
                 let ids = HashMap::from([(id.to_owned(), version)]);
                 self.versions.insert(kind.to_owned(), ids);
             }
+            (None, None) => {}
         }
     }
 
@@ -472,16 +473,18 @@ fn open_secret(
 mod tests {
     use rampart_store::{Change, Expect, MasterKey, Mutation, Record};
 
-    fn change(seq: i64, version: Option<i64>) -> Change {
+    const ALIAS: &str = crate::records::IAM_ACCOUNT_ALIAS;
+
+    fn change(seq: i64, kind: &str, version: Option<i64>) -> Change {
         Change {
             seq,
-            kind: "test.kind".into(),
+            kind: kind.into(),
             id: "a".into(),
             record: version.map(|version| Record {
-                kind: "test.kind".into(),
+                kind: kind.into(),
                 id: "a".into(),
                 version,
-                value: serde_json::json!({}),
+                value: serde_json::json!({"accountId": "1", "alias": "a", "created": 0}),
             }),
         }
     }
@@ -491,7 +494,7 @@ mod tests {
         let key = MasterKey::from_bytes(&[7; 32]);
         let mut view = super::View::default();
         let put = |expect| Mutation::Put {
-            kind: "test.kind".into(),
+            kind: ALIAS.into(),
             id: "a".into(),
             value: serde_json::json!({}),
             expect,
@@ -502,15 +505,19 @@ mod tests {
         };
         // Not in the view: no condition.
         assert_eq!(expect_of(view.write_back(put(Expect::Absent))), Expect::Any);
-        view.apply([change(1, Some(1)), change(2, Some(2))], &key)
+        view.apply([change(1, ALIAS, Some(1)), change(2, ALIAS, Some(2))], &key)
             .unwrap();
-        assert_eq!(view.version("test.kind", "a"), Some(2));
+        assert_eq!(view.version(ALIAS, "a"), Some(2));
         assert_eq!(
             expect_of(view.write_back(put(Expect::Any))),
             Expect::Version(2)
         );
-        view.apply([change(3, None)], &key).unwrap();
-        assert_eq!(view.version("test.kind", "a"), None, "deleted");
+        view.apply([change(3, ALIAS, None)], &key).unwrap();
+        assert_eq!(view.version(ALIAS, "a"), None, "deleted");
+        // Kinds this build does not serve are kept out of memory, versions too.
+        view.apply([change(4, "other.kind", Some(1))], &key)
+            .unwrap();
+        assert_eq!(view.version("other.kind", "a"), None);
     }
 
     #[test]
