@@ -31,15 +31,11 @@ pub struct ApiCall<'a> {
 }
 
 /// A call's request parameters as CloudTrail records them: its input (already
-/// redacted), plus what AWS names even when the caller left it out: a KMS `Decrypt`
-/// event always says which encryption algorithm it used.
+/// redacted), plus what the service's events name even when the caller left it out
+/// ([`crate::kms::trail`]).
 pub fn request_parameters(service: &str, operation: &str, mut redacted: Value) -> Value {
-    if (service, operation) == ("kms", "Decrypt")
-        && let Value::Object(members) = &mut redacted
-    {
-        members
-            .entry("EncryptionAlgorithm")
-            .or_insert_with(|| Value::from("SYMMETRIC_DEFAULT"));
+    if service == "kms" {
+        crate::kms::trail::complete_request_parameters(operation, &mut redacted);
     }
     redacted
 }

@@ -63,8 +63,8 @@ pub fn required(
 pub type TrailResource = (String, String);
 
 /// Allows the call, or denies it with AWS's message. An allowed call gets the
-/// resources its CloudTrail event lists: the KMS key a key operation acts on (AWS's
-/// KMS events name it; other services' resources are not listed yet).
+/// resources its CloudTrail event lists ([`crate::kms::trail::resources`]; other
+/// services' resources are not listed yet).
 pub fn authorize(
     call: &Call<'_>,
     service: &str,
@@ -86,9 +86,9 @@ pub fn authorize(
         return Ok(Vec::new());
     };
     check(&view, call, service, &permission, input)?;
-    Ok(match crate::kms::authz::key_of(&view, &permission) {
-        Some(key) => vec![("AWS::KMS::Key".to_owned(), key.arn().to_owned())],
-        None => Vec::new(),
+    Ok(match service {
+        "kms" => crate::kms::trail::resources(&view, &permission),
+        _ => Vec::new(),
     })
 }
 

@@ -30,6 +30,7 @@ pub mod keys;
 pub mod material;
 pub mod policy;
 pub mod rotation;
+pub mod trail;
 
 use rampart_store::{Expect, Mutation};
 
