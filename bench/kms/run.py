@@ -78,7 +78,8 @@ def prepare(python, url, key, secret, work, name):
 
 def report(name, figures):
     print(f"kms/{name} requests_per_s={figures['requests_per_s']} p50_us={figures['p50_us']} "
-          f"p99_us={figures['p99_us']} errors={figures['errors']}", flush=True)
+          f"p99_us={figures['p99_us']} errors={figures['errors']} steal_ms={figures['steal_ms']}",
+          flush=True)
 
 
 def main():

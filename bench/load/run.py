@@ -9,12 +9,23 @@ connections, and prints one line per measurement and the ratio:
     load/<target>/<mode> requests_per_s=<x> p50_us=<x> p99_us=<x> errors=<n>
     load/ratio rampart_over_moto=<x>
 
-Phases: rampart closed-loop (its peak), then at half that rate (spread evenly over the
-connections), then moto closed-loop at 1, 4 and --connections connections (its best is
-its peak). Between rampart's phases the script waits for rampart to go idle (its audit
-writer drains what the peak queued) and prints how long that took.
+Phases: rampart closed-loop (its peak); rampart's `/_rampart/health` closed-loop (the
+peak of the same HTTP server and load generator doing nothing: no SigV4, no service, no
+store); then --rounds rounds of GetCallerIdentity at half its peak and `/_rampart/health`
+at half of its own peak, each spread evenly over the connections. The second is the
+floor: what a server that does nothing gets at half its peak on this machine, so a
+half-peak p99 can be told apart from the machine's own hiccups (on a VM whose host takes
+its vCPUs away for milliseconds, or whose scheduler leaves two busy threads on one vCPU
+for tens of milliseconds, both show them). Each line also gives the steal time of the
+machine's CPUs during that phase (`steal_ms`, from /proc/stat). Then moto closed-loop at
+1, 4 and --connections connections (its best is its peak). Between rampart's phases the
+script waits for rampart to go idle (its audit writer drains what the peak queued) and
+prints how long that took. The last lines:
 
-Run: python3 bench/load/run.py [--seconds 10] [--connections 32]
+    load/half-peak p99_us_median=<x> noop_floor_p99_us_median=<x>
+    load/ratio rampart_over_moto=<x>
+
+Run: python3 bench/load/run.py [--seconds 10] [--connections 32] [--rounds 3]
 (installs moto[server] into .venv-bench on first use).
 """
 
@@ -25,6 +36,7 @@ import os
 import pathlib
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -93,18 +105,37 @@ def sign(python, url, key, secret, path):
     subprocess.run([python, "-c", SIGN, url, key, secret, str(path)], check=True)
 
 
+def steal_ms():
+    """Milliseconds the hypervisor has kept this machine's CPUs from running it, so far
+    (the steal column of /proc/stat, summed over the CPUs)."""
+    fields = open("/proc/stat").readline().split()
+    return int(fields[8]) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def loadgen(request_file, seconds, connections, rate=None):
+    """loadgen's figures, with the steal time during the run."""
     args = [str(TARGET / "release" / "loadgen"), str(request_file), "--seconds", str(seconds),
             "--connections", str(connections)]
     if rate:
         args += ["--rate", str(rate)]
+    stolen = steal_ms()
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
-    return dict(item.split("=") for item in out.split())
+    figures = dict(item.split("=") for item in out.split())
+    figures["steal_ms"] = f"{steal_ms() - stolen:.0f}"
+    return figures
 
 
 def report(name, figures):
     print(f"load/{name} requests_per_s={figures['requests_per_s']} p50_us={figures['p50_us']} "
-          f"p99_us={figures['p99_us']} errors={figures['errors']}", flush=True)
+          f"p99_us={figures['p99_us']} errors={figures['errors']} steal_ms={figures['steal_ms']}",
+          flush=True)
+
+
+def write_health_request(url, path):
+    """A request file for rampart's `/_rampart/health` (unsigned: it answers anyone)."""
+    host = url.split("//", 1)[1].rstrip("/")
+    json.dump({"method": "GET", "url": url.rstrip("/") + "/_rampart/health",
+               "headers": [["Host", host]], "body": ""}, open(path, "w"))
 
 
 def cpu_ticks(pid):
@@ -151,6 +182,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "rampart", "-p", "rampart-bench-load"],
@@ -191,11 +223,25 @@ def main():
         # the time it takes to go idle is the backlog the peak left behind.
         print(f"rampart/rss_after_peak_mb={rss_mb(server.pid):.1f} "
               f"rampart/drain_after_peak_s={wait_idle(server.pid):.1f}", flush=True)
+        # The floor: rampart's `/_rampart/health`, which does nothing, at its own peak
+        # and at half of it, beside GetCallerIdentity at half of its peak, round by round.
+        write_health_request(f"http://127.0.0.1:{port}/", work / "health.json")
+        noop_peak = loadgen(work / "health.json", args.seconds, args.connections)
+        report("rampart-health/peak", noop_peak)
         half = float(peak["requests_per_s"]) / 2
-        at_half = loadgen(work / "rampart.json", args.seconds, args.connections, rate=half)
-        report("rampart/half-peak", at_half)
-        print(f"rampart/rss_after_load_mb={rss_mb(server.pid):.1f} "
-              f"rampart/drain_after_half_s={wait_idle(server.pid):.1f}", flush=True)
+        noop_half = float(noop_peak["requests_per_s"]) / 2
+        p99s, floors = [], []
+        for round_ in range(1, args.rounds + 1):
+            at_half = loadgen(work / "rampart.json", args.seconds, args.connections, rate=half)
+            report(f"rampart/half-peak-{round_}", at_half)
+            print(f"rampart/rss_after_load_mb={rss_mb(server.pid):.1f} "
+                  f"rampart/drain_after_half_s={wait_idle(server.pid):.1f}", flush=True)
+            floor = loadgen(work / "health.json", args.seconds, args.connections, rate=noop_half)
+            report(f"rampart-health/half-peak-{round_}", floor)
+            p99s.append(int(at_half["p99_us"]))
+            floors.append(int(floor["p99_us"]))
+        print(f"load/half-peak p99_us_median={statistics.median(p99s):.0f} "
+              f"noop_floor_p99_us_median={statistics.median(floors):.0f}", flush=True)
         # moto's server is single-threaded behind Python's GIL and closes every
         # connection: more connections only queue (and at 32, SYN retries add seconds
         # to its tail). Its peak is its best over a few connection counts.

@@ -15,6 +15,11 @@
 //!
 //! A response whose status is not 200 counts as an error, so a benchmark cannot pass on
 //! fast failures.
+//!
+//! `--slow-log FILE` writes down the calls slower than [`SLOW`], to see whether a tail
+//! is a few stalls that hold up every connection at once or slowness spread thin: a
+//! first line `start <Unix time>`, then one line per call, `<µs after the start it was
+//! due> <latency µs>`, in the order they were due.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,6 +43,9 @@ struct Args {
     /// as fast as possible when absent.
     #[arg(long)]
     rate: Option<f64>,
+    /// Where to write the calls slower than 2 ms (see the module documentation).
+    #[arg(long)]
+    slow_log: Option<std::path::PathBuf>,
 }
 
 #[derive(serde::Deserialize)]
@@ -48,10 +56,14 @@ struct RecordedRequest {
     body: String,
 }
 
+/// One connection's calls: (when each was due, in µs after the start; its latency in µs).
 struct Sample {
-    latencies_us: Vec<u32>,
+    calls: Vec<(u32, u32)>,
     errors: u64,
 }
+
+/// The latency from which `--slow-log` writes a call down.
+const SLOW: Duration = Duration::from_millis(2);
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
@@ -67,6 +79,7 @@ async fn main() -> anyhow::Result<()> {
         connections.push(Connection::open(&authority).await?);
     }
     let start = Instant::now();
+    let unix_start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
     let deadline = start + Duration::from_secs_f64(args.seconds);
     let mut schedules = Vec::with_capacity(args.connections);
     let mut tasks = Vec::new();
@@ -82,7 +95,7 @@ async fn main() -> anyhow::Result<()> {
         };
         tasks.push(tokio::spawn(async move {
             let mut sample = Sample {
-                latencies_us: Vec::new(),
+                calls: Vec::new(),
                 errors: 0,
             };
             loop {
@@ -98,8 +111,8 @@ async fn main() -> anyhow::Result<()> {
                 };
                 match connection.call(&authority, &request).await {
                     Ok(200) => sample
-                        .latencies_us
-                        .push(started.elapsed().as_micros().min(u32::MAX as u128) as u32),
+                        .calls
+                        .push((micros(started - start), micros(started.elapsed()))),
                     Ok(_) | Err(_) => sample.errors += 1,
                 }
             }
@@ -109,14 +122,18 @@ async fn main() -> anyhow::Result<()> {
     if let Some(rate) = args.rate {
         std::thread::spawn(move || pace(rate, start, deadline, schedules));
     }
-    let mut latencies = Vec::new();
+    let mut calls = Vec::new();
     let mut errors = 0;
     for task in tasks {
         let sample = task.await?;
-        latencies.extend(sample.latencies_us);
+        calls.extend(sample.calls);
         errors += sample.errors;
     }
     let elapsed = start.elapsed().as_secs_f64().max(args.seconds);
+    if let Some(path) = &args.slow_log {
+        write_slow_log(path, unix_start, &mut calls)?;
+    }
+    let mut latencies: Vec<u32> = calls.iter().map(|&(_, latency)| latency).collect();
     latencies.sort_unstable();
     let percentile = |p: f64| -> u32 {
         latencies
@@ -133,6 +150,25 @@ async fn main() -> anyhow::Result<()> {
         percentile(0.99)
     );
     Ok(())
+}
+
+fn micros(d: Duration) -> u32 {
+    d.as_micros().min(u32::MAX as u128) as u32
+}
+
+/// Writes the calls slower than [`SLOW`] to `path`, in the order they were due.
+fn write_slow_log(
+    path: &std::path::Path,
+    unix_start: Duration,
+    calls: &mut [(u32, u32)],
+) -> anyhow::Result<()> {
+    use std::fmt::Write;
+    calls.sort_unstable();
+    let mut text = format!("start {:.6}\n", unix_start.as_secs_f64());
+    for (due, latency) in calls.iter().filter(|&&(_, l)| l >= micros(SLOW)) {
+        writeln!(text, "{due} {latency}")?;
+    }
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
 /// The request's authority (host:port) and its bytes on the wire, with a Content-Length.
