@@ -542,6 +542,57 @@ def test_concurrent_writes_of_one_key_all_land(kms):
     assert sorted(t["TagKey"] for t in tags) == sorted(f"w{w}-{i}" for w in range(8) for i in range(5))
 
 
+def race(*calls):
+    """Runs the calls at once (released together by a barrier); each one's outcome: None
+    if it succeeded, else its error code."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait()
+        try:
+            call()
+        except botocore.exceptions.ClientError as e:
+            return e.response["Error"]["Code"]
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_an_alias_deleted_while_it_is_updated_stays_deleted(kms):
+    """UpdateAlias reads the alias and writes it back: a DeleteAlias that lands in
+    between wins (the update runs again and finds no alias) instead of being undone."""
+    first = kms.create_key()["KeyMetadata"]["KeyId"]
+    second = kms.create_key()["KeyMetadata"]["KeyId"]
+    for i in range(40):
+        name = f"alias/race-{i}"
+        kms.create_alias(AliasName=name, TargetKeyId=first)
+        update, delete = race(lambda: kms.update_alias(AliasName=name, TargetKeyId=second),
+                              lambda: kms.delete_alias(AliasName=name))
+        assert delete is None and update in (None, "NotFoundException")
+        names = [a["AliasName"] for a in kms.list_aliases(Limit=100)["Aliases"]]
+        assert name not in names, f"round {i}: the deleted alias came back"
+
+
+def test_a_grant_revoked_twice_at_once_is_revoked_once(kms, admin):
+    """Of two RevokeGrant calls for one grant at once, one revokes it and the other
+    gets the error a grant already revoked gets."""
+    server, key_id, secret = admin
+    arn = server.client("sts", key_id, secret).get_caller_identity()["Arn"]
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    outcomes = []
+    for _ in range(40):
+        grant = kms.create_grant(KeyId=key, GranteePrincipal=arn, Operations=["Encrypt"])["GrantId"]
+        outcomes.append(sorted(race(lambda: kms.revoke_grant(KeyId=key, GrantId=grant),
+                                    lambda: kms.revoke_grant(KeyId=key, GrantId=grant)),
+                               key=lambda outcome: outcome or ""))
+    with pytest.raises(botocore.exceptions.ClientError) as again:
+        kms.revoke_grant(KeyId=key, GrantId=grant)
+    assert outcomes == [[None, again.value.response["Error"]["Code"]]] * 40
+    assert kms.list_grants(KeyId=key)["Grants"] == []
+
+
 def test_openssl_verifies_a_signature_from_get_public_key(kms, tmp_path):
     import subprocess
     key_id = kms.create_key(KeySpec="ECC_NIST_P384", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]

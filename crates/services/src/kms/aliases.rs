@@ -185,7 +185,10 @@ pub fn update(call: &Call<'_>, input: AliasInput) -> Result<Outcome, ServiceErro
     )?;
     alias.target_key_id = entry.key.key_id.clone();
     alias.updated = call.now.timestamp();
-    Ok(Outcome::changed(vec![put(&alias, Expect::Any)?]))
+    // Insists on the alias read: an update racing a DeleteAlias must not bring it back.
+    Ok(Outcome::changed(vec![
+        view.write_back(put(&alias, Expect::Any)?),
+    ]))
 }
 
 #[derive(Deserialize)]
@@ -213,10 +216,11 @@ pub fn delete(call: &Call<'_>, input: DeleteInput) -> Result<Outcome, ServiceErr
         &input.alias_name,
         &json!({}),
     )?;
+    let id = records::kms_alias_id(account, call.region, &alias.alias_name);
     Ok(Outcome::changed(vec![Mutation::Delete {
         kind: records::KMS_ALIAS.to_owned(),
-        id: records::kms_alias_id(account, call.region, &alias.alias_name),
-        expect: Expect::Any,
+        expect: view.expect_current(records::KMS_ALIAS, &id),
+        id,
     }]))
 }
 

@@ -196,11 +196,13 @@ pub fn list_retirable(call: &Call<'_>, input: RetirableInput) -> Result<Outcome,
     Ok(Outcome::output(paged(json!({ "Grants": grants }), next)))
 }
 
-fn delete(grant_id: &str) -> Mutation {
+/// Deletes a grant read from `view`, insisting that it is still there: of two calls that
+/// retire or revoke one grant at once, the second runs again and finds it gone.
+fn delete(view: &View, grant_id: &str) -> Mutation {
     Mutation::Delete {
         kind: records::KMS_GRANT.to_owned(),
         id: grant_id.to_owned(),
-        expect: Expect::Any,
+        expect: view.expect_current(records::KMS_GRANT, grant_id),
     }
 }
 
@@ -264,7 +266,7 @@ pub fn retire(call: &Call<'_>, input: RetireInput) -> Result<Outcome, ServiceErr
             &json!({}),
         )?;
     }
-    Ok(Outcome::changed(vec![delete(&grant.grant_id)]))
+    Ok(Outcome::changed(vec![delete(&view, &grant.grant_id)]))
 }
 
 #[derive(Deserialize)]
@@ -283,7 +285,7 @@ pub fn revoke(call: &Call<'_>, input: RevokeInput) -> Result<Outcome, ServiceErr
         .get(&input.grant_id)
         .filter(|g| g.key_id == entry.key.key_id)
         .ok_or_else(|| error("InvalidGrantIdException", "Grant id not found"))?;
-    Ok(Outcome::changed(vec![delete(&grant.grant_id)]))
+    Ok(Outcome::changed(vec![delete(&view, &grant.grant_id)]))
 }
 
 /// Whether `principal` (as a grant names it) is the caller: its ARN, or for a role
