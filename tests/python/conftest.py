@@ -11,11 +11,14 @@ import pathlib
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import botocore.config
+import botocore.exceptions
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -142,3 +145,19 @@ def wait_for(predicate, timeout=5.0, interval=0.05):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+def race(*calls):
+    """Runs the calls at once (released together by a barrier); each one's outcome: None
+    if it succeeded, else its error code."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait()
+        try:
+            call()
+        except botocore.exceptions.ClientError as e:
+            return e.response["Error"]["Code"]
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))

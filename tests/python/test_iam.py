@@ -7,6 +7,8 @@ import json
 import botocore.exceptions
 import pytest
 
+from conftest import race
+
 
 def allow(action, resource="*", **extra):
     statement = {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
@@ -315,6 +317,21 @@ def test_concurrent_changes_to_one_entity_are_all_kept(iam):
     assert sorted(t["Key"] for t in tags) == expected
     names = iam.list_role_policies(RoleName="busy", MaxItems=100)["PolicyNames"]
     assert sorted(names) == sorted(f"p{w}-{i}" for w in range(8) for i in range(4))
+
+
+def test_an_access_key_deleted_while_it_is_updated_stays_deleted(iam):
+    """UpdateAccessKey reads the key and writes it back: a DeleteAccessKey that lands in
+    between wins (the update runs again and finds no key) instead of the deleted key
+    coming back to life."""
+    iam.create_user(UserName="rotating")
+    for i in range(40):
+        key = iam.create_access_key(UserName="rotating")["AccessKey"]["AccessKeyId"]
+        update, delete = race(
+            lambda: iam.update_access_key(UserName="rotating", AccessKeyId=key, Status="Inactive"),
+            lambda: iam.delete_access_key(UserName="rotating", AccessKeyId=key))
+        assert delete is None and update in (None, "NoSuchEntity")
+        keys = iam.list_access_keys(UserName="rotating")["AccessKeyMetadata"]
+        assert keys == [], f"round {i}: the deleted key came back: {keys}"
 
 
 def test_renaming_a_user_keeps_its_keys_and_groups(iam):

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 
-from conftest import wait_for  # noqa: F401
+from conftest import race, wait_for  # noqa: F401
 
 
 def code(e):
@@ -540,24 +540,6 @@ def test_concurrent_writes_of_one_key_all_land(kms):
         list(pool.map(tag, range(8)))
     tags = kms.list_resource_tags(KeyId=key_id, Limit=50)["Tags"]
     assert sorted(t["TagKey"] for t in tags) == sorted(f"w{w}-{i}" for w in range(8) for i in range(5))
-
-
-def race(*calls):
-    """Runs the calls at once (released together by a barrier); each one's outcome: None
-    if it succeeded, else its error code."""
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait()
-        try:
-            call()
-        except botocore.exceptions.ClientError as e:
-            return e.response["Error"]["Code"]
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def test_an_alias_deleted_while_it_is_updated_stays_deleted(kms):

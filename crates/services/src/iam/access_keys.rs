@@ -105,7 +105,7 @@ pub fn create(call: &Call<'_>, input: CreateInput) -> Result<Outcome, ServiceErr
 }
 
 pub fn update(call: &Call<'_>, input: UpdateInput) -> Result<Outcome, ServiceError> {
-    let mut key = owned_key(call, input.user_name.as_deref(), &input.access_key_id)?;
+    let (mut key, expect) = owned_key(call, input.user_name.as_deref(), &input.access_key_id)?;
     key.status = input.status;
     Ok(Outcome {
         output: serde_json::json!({}),
@@ -113,19 +113,19 @@ pub fn update(call: &Call<'_>, input: UpdateInput) -> Result<Outcome, ServiceErr
             kind: records::ACCESS_KEY.to_owned(),
             id: key.access_key_id.clone(),
             value: to_canonical(&key)?,
-            expect: Expect::Any,
+            expect,
         }],
     })
 }
 
 pub fn delete(call: &Call<'_>, input: DeleteInput) -> Result<Outcome, ServiceError> {
-    let key = owned_key(call, input.user_name.as_deref(), &input.access_key_id)?;
+    let (key, expect) = owned_key(call, input.user_name.as_deref(), &input.access_key_id)?;
     Ok(Outcome {
         output: serde_json::json!({}),
         mutations: vec![Mutation::Delete {
             kind: records::ACCESS_KEY.to_owned(),
             id: key.access_key_id,
-            expect: Expect::Any,
+            expect,
         }],
     })
 }
@@ -212,11 +212,14 @@ fn keys_of<'v>(
 }
 
 /// The key `access_key_id` of the named (or calling) user, or NoSuchEntity.
+/// The user's access key, and what a write of it insists on: the version read, so that
+/// an UpdateAccessKey racing a DeleteAccessKey runs again and finds the key gone instead
+/// of bringing it back.
 fn owned_key(
     call: &Call<'_>,
     user_name: Option<&str>,
     access_key_id: &str,
-) -> Result<AccessKey, ServiceError> {
+) -> Result<(AccessKey, Expect), ServiceError> {
     let name = target_user_name(call, user_name)?;
     let view = call.plane.view();
     let user = super::users::find(&view, &call.caller.account_id, name)?;
@@ -224,7 +227,10 @@ fn owned_key(
         .get(access_key_id)
         .map(|e| &e.key)
         .filter(|k| k.account_id == user.account_id && k.user_name == user.user_name)
-        .cloned()
+        .map(|k| {
+            let expect = view.expect_current(records::ACCESS_KEY, access_key_id);
+            (k.clone(), expect)
+        })
         .ok_or_else(|| {
             no_such_entity(format!(
                 "The Access Key with id {access_key_id} cannot be found."
