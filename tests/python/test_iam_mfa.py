@@ -13,7 +13,7 @@ import time
 import botocore.exceptions
 import pytest
 
-from conftest import wait_for
+from conftest import race, wait_for
 
 INVALID_CODE = "MultiFactorAuthentication failed with invalid MFA one time pass code. "
 UNKNOWN_DEVICE = ("MultiFactorAuthentication failed, unable to validate MFA code.  Please "
@@ -453,3 +453,48 @@ def test_allow_users_to_change_password_lets_every_user_change_its_own(env):
         "Statement": [{"Effect": "Deny", "Action": "iam:ChangePassword", "Resource": "*"}]}))
     error = error_of(bob.change_password, OldPassword="Bob-pass-456", NewPassword="Bob-pass-789")
     assert error["Code"] == "AccessDenied" and "explicit deny" in error["Message"]
+
+
+def test_what_a_rename_moves_is_not_brought_back_after_a_racing_delete(env):
+    """UpdateUser with a new name moves the user's access keys, login profile and MFA
+    devices to it: each move insists on what it read, so a key or profile deleted while
+    the rename runs stays deleted."""
+    _, iam, _, _ = env
+    for i in range(30):
+        iam.create_user(UserName=f"before-{i}")
+        key = iam.create_access_key(UserName=f"before-{i}")["AccessKey"]["AccessKeyId"]
+        iam.create_login_profile(UserName=f"before-{i}", Password="Correct-Horse-9")
+        rename, delete_key, delete_profile = race(
+            lambda: iam.update_user(UserName=f"before-{i}", NewUserName=f"after-{i}"),
+            lambda: iam.delete_access_key(UserName=f"before-{i}", AccessKeyId=key),
+            lambda: iam.delete_login_profile(UserName=f"before-{i}"))
+        assert rename is None
+        # A delete that came after the rename finds no user of the old name; one that
+        # came before it succeeded. Either way nothing of the old user's is left.
+        name = f"after-{i}"
+        if delete_key is None:
+            keys = iam.list_access_keys(UserName=name)["AccessKeyMetadata"]
+            assert keys == [], f"round {i}: the deleted key came back"
+        if delete_profile is None:
+            error = error_of(iam.get_login_profile, UserName=name)
+            assert error["Code"] == "NoSuchEntity", f"round {i}: the deleted profile came back"
+
+
+def test_a_device_deleted_while_it_is_enabled_is_not_both(env):
+    """EnableMFADevice and DeleteVirtualMFADevice on one device at once: either the
+    device is enabled and the delete is refused (in use), or it is deleted and the
+    enable finds no device; never both done."""
+    _, iam, _, _ = env
+    for i in range(20):
+        device = new_device(iam, f"racing-{i}")
+        step = current_step(margin=12)
+        seed = device["Base32StringSeed"]
+        enabled, deleted = race(
+            lambda: iam.enable_mfa_device(UserName="alice", SerialNumber=device["SerialNumber"],
+                                          AuthenticationCode1=totp(seed, step - 2),
+                                          AuthenticationCode2=totp(seed, step - 1)),
+            lambda: iam.delete_virtual_mfa_device(SerialNumber=device["SerialNumber"]))
+        assert (enabled, deleted) in [(None, "DeleteConflict"), ("NoSuchEntity", None)], i
+        if enabled is None:
+            iam.deactivate_mfa_device(UserName="alice", SerialNumber=device["SerialNumber"])
+            iam.delete_virtual_mfa_device(SerialNumber=device["SerialNumber"])

@@ -252,10 +252,13 @@ pub fn delete(call: &Call<'_>, input: DeviceInput) -> Result<Outcome, ServiceErr
             "MFA VirtualDevice in use. Must deactivate first.",
         ));
     }
+    // Insists on the device read: one that an EnableMFADevice assigned meanwhile is in
+    // use, and the call runs again to say so.
+    let id = records::mfa_device_id(&entry.device.serial_number());
     Ok(Outcome::changed(vec![Mutation::Delete {
         kind: records::IAM_MFA_DEVICE.to_owned(),
-        id: records::mfa_device_id(&entry.device.serial_number()),
-        expect: Expect::Any,
+        expect: view.expect_current(records::IAM_MFA_DEVICE, &id),
+        id,
     }]))
 }
 
@@ -419,7 +422,7 @@ pub(super) fn follow_rename(
         .map(|d| {
             let mut device = d.clone();
             device.user_name = Some(new.to_owned());
-            put(&device, Expect::Any)
+            Ok(view.write_back(put(&device, Expect::Any)?))
         })
         .collect()
 }

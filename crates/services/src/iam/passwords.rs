@@ -149,10 +149,13 @@ pub fn delete_login_profile(
     let name = target_user_name(call, input.user_name.as_deref())?;
     let view = call.plane.view();
     let profile = existing(&view, &call.caller.account_id, name)?;
+    // Insists on the profile read: one that a racing rename moved is not there to delete,
+    // and the call runs again to find the user gone.
+    let id = records::user_id(&profile.account_id, &profile.user_name);
     Ok(Outcome::changed(vec![Mutation::Delete {
         kind: records::IAM_LOGIN_PROFILE.to_owned(),
-        id: records::user_id(&profile.account_id, &profile.user_name),
-        expect: Expect::Any,
+        expect: view.expect_current(records::IAM_LOGIN_PROFILE, &id),
+        id,
     }]))
 }
 
@@ -296,16 +299,20 @@ pub(super) fn follow_rename(
     };
     let mut moved = found.clone();
     moved.user_name = new.to_owned();
-    let mut mutations = Vec::new();
-    if !old.eq_ignore_ascii_case(new) {
-        mutations.push(Mutation::Delete {
-            kind: records::IAM_LOGIN_PROFILE.to_owned(),
-            id: records::user_id(account, old),
-            expect: Expect::Any,
-        });
+    // Insists on the profile read: one deleted meanwhile is not brought back.
+    let old_id = records::user_id(account, old);
+    let read = view.expect_current(records::IAM_LOGIN_PROFILE, &old_id);
+    if old.eq_ignore_ascii_case(new) {
+        return Ok(vec![put(&moved, read)?]);
     }
-    mutations.push(put(&moved, Expect::Any)?);
-    Ok(mutations)
+    Ok(vec![
+        Mutation::Delete {
+            kind: records::IAM_LOGIN_PROFILE.to_owned(),
+            id: old_id,
+            expect: read,
+        },
+        put(&moved, Expect::Any)?,
+    ])
 }
 
 /// Why a password breaks the account's policy (or AWS's default without one), if it

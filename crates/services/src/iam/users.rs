@@ -122,12 +122,12 @@ pub fn update(call: &Call<'_>, input: UpdateInput) -> Result<Outcome, ServiceErr
             if key.account_id == *account && key.user_name == old.user_name {
                 let mut key = key.clone();
                 key.user_name = new_name.clone();
-                mutations.push(Mutation::Put {
+                mutations.push(view.write_back(Mutation::Put {
                     kind: records::ACCESS_KEY.to_owned(),
                     id: key.access_key_id.clone(),
                     value: crate::call::to_canonical(&key)?,
                     expect: Expect::Any,
-                });
+                }));
             }
         }
         mutations.extend(super::passwords::follow_rename(
