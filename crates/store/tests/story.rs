@@ -948,6 +948,34 @@ async fn open_accepts_paths_and_urls_and_refuses_the_rest() {
     }
 }
 
+/// A new SQLite file has 16 KiB pages (fewer WAL frames per audit batch); a file made
+/// with SQLite's default 4 KiB pages keeps them when rampart opens and migrates it.
+#[tokio::test]
+async fn sqlite_page_size_of_new_and_existing_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let page_size = |path: &std::path::Path| -> i64 {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap()
+    };
+    let new = dir.path().join("new.db");
+    drop(rampart_store::open(new.to_str().unwrap()).await.unwrap());
+    assert_eq!(page_size(&new), 16 * 1024);
+
+    // A file that SQLite made with its default page size before rampart first opened it.
+    let old = dir.path().join("old.db");
+    rusqlite::Connection::open(&old)
+        .unwrap()
+        .execute_batch("PRAGMA page_size=4096; CREATE TABLE before (x); DROP TABLE before;")
+        .unwrap();
+    assert_eq!(page_size(&old), 4096);
+    let store = rampart_store::open(old.to_str().unwrap()).await.unwrap();
+    commit(store.as_ref(), vec![put("k", "a", json!(1), Expect::Any)]).await;
+    assert_eq!(store.snapshot().await.unwrap().seq, 1);
+    assert_eq!(page_size(&old), 4096);
+}
+
 /// A schema chosen through the URL (`options=-csearch_path=...`) is the same database as
 /// one chosen through [`OpenOptions`].
 #[tokio::test]
