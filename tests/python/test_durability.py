@@ -41,3 +41,46 @@ def test_rejected_write_changes_nothing(workspace):
         iam.create_access_key(UserName="once")
     assert e.value.response["Error"]["Code"] == "LimitExceeded"
     assert len(iam.list_access_keys(UserName="once")["AccessKeyMetadata"]) == 2
+
+
+def test_a_commit_that_fails_answers_internal_failure_records_it_and_changes_nothing(workspace):
+    """While the store cannot be written (its WAL made immutable, which binds root too),
+    a call that changes something answers InternalFailure and changes nothing; its
+    CloudTrail event, with that error, lands once the store can be written again, and
+    the store takes writes as before."""
+    import json
+    import subprocess
+
+    from conftest import wait_for
+    key_id, secret = workspace.init()
+    server = workspace.serve()
+    iam = server.client("iam", key_id, secret)
+    iam.create_user(UserName="before")
+    wal = workspace.data_dir / "rampart.db-wal"
+    subprocess.run(["chattr", "+i", str(wal)], check=True)
+    try:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            iam.create_user(UserName="blocked")
+    finally:
+        subprocess.run(["chattr", "-i", str(wal)], check=True)
+    assert e.value.response["Error"]["Code"] == "InternalFailure"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    request_id = e.value.response["ResponseMetadata"]["RequestId"]
+    with pytest.raises(botocore.exceptions.ClientError) as missing:
+        iam.get_user(UserName="blocked")
+    assert missing.value.response["Error"]["Code"] == "NoSuchEntity"
+
+    trail = server.client("cloudtrail", key_id, secret)
+
+    def failed_event():
+        events = trail.lookup_events(LookupAttributes=[
+            {"AttributeKey": "EventName", "AttributeValue": "CreateUser"}])["Events"]
+        records = [json.loads(e["CloudTrailEvent"]) for e in events]
+        return [r for r in records if r["requestID"] == request_id]
+
+    recorded = wait_for(failed_event, timeout=10)
+    assert len(recorded) == 1, recorded
+    assert recorded[0]["errorCode"] == "InternalFailure"
+    assert recorded[0]["requestParameters"] == {"userName": "blocked"}
+    iam.create_user(UserName="after")
+    assert {u["UserName"] for u in iam.list_users()["Users"]} >= {"before", "after"}

@@ -117,27 +117,35 @@ impl RequestContext<'_> {
             now: DateTime::<Utc>::from(self.now),
         };
         // A write that lost a race with another write of the same record changed
-        // nothing: the call runs again, from the input, on the view with that write.
+        // nothing: the call runs again, from the input, on the view with that write. The
+        // last try answers (and records) InternalFailure if it loses too.
         let mut retries = 0;
         loop {
-            match self.serve(&route, &call, http).await {
+            let may_retry = retries < CONFLICT_RETRIES;
+            match self.serve(&route, &call, http, may_retry).await {
                 Served::Response(response) => return response,
-                Served::Conflict if retries < CONFLICT_RETRIES => {
+                Served::Conflict => {
                     retries += 1;
                     if let Err(error) = self.plane.catch_up().await {
-                        return self.internal_failure(&route, &error);
+                        // The view cannot see the winning write: only the last try is left.
+                        tracing::error!(%error, "cannot catch the view up after a conflict");
+                        retries = CONFLICT_RETRIES;
                     }
-                }
-                Served::Conflict => {
-                    let error = "the record kept changing under the call";
-                    return self.internal_failure(&route, &error);
                 }
             }
         }
     }
 
     /// Parses, authorizes, handles and records one call (committing what it changes).
-    async fn serve(&self, route: &Route, call: &Call<'_>, http: &HttpRequest<'_>) -> Served {
+    /// A commit that loses a race answers [`Served::Conflict`] if `may_retry`, else
+    /// InternalFailure, recorded like any failed call.
+    async fn serve(
+        &self,
+        route: &Route,
+        call: &Call<'_>,
+        http: &HttpRequest<'_>,
+        may_retry: bool,
+    ) -> Served {
         let input = match rampart_protocol::parse_request(route, http) {
             Ok(input) => input,
             Err(e) => return Served::Response(self.fail(route, call, Trail::new(None), e)),
@@ -162,16 +170,8 @@ impl RequestContext<'_> {
             Ok(outcome) => outcome,
             Err(e) => return Served::Response(self.fail(route, call, trail, to_aws(route, e))),
         };
-        let read_only = outcome.mutations.is_empty();
-        let event = self.api_call(
-            route,
-            call,
-            trail,
-            read_only,
-            (!read_only).then_some(&outcome.output),
-            None,
-        );
-        if read_only {
+        if outcome.mutations.is_empty() {
+            let event = self.api_call(route, call, trail, true, None, None);
             if let Err(throttled) = self.record(route, audit::prepared_event(event)) {
                 return Served::Response(rampart_protocol::serialize_error(
                     route.service,
@@ -180,15 +180,24 @@ impl RequestContext<'_> {
                 ));
             }
         } else {
+            // What the call's event says if its commit fails and it is recorded as failed.
+            let unchanged = trail.clone();
+            let event = self.api_call(route, call, trail, false, Some(&outcome.output), None);
             let batch = Batch {
                 mutations: outcome.mutations,
                 audit: vec![audit::event(event)],
             };
             match self.plane.commit(batch).await {
                 Ok(()) => {}
-                Err(PlaneError::Store(StoreError::Conflict { .. })) => return Served::Conflict,
-                // The store is unreachable: the call did not happen.
-                Err(error) => return Served::Response(self.internal_failure(route, &error)),
+                Err(PlaneError::Store(StoreError::Conflict { .. })) if may_retry => {
+                    return Served::Conflict;
+                }
+                // Nothing was written: the call did not happen.
+                Err(error) => {
+                    tracing::error!(%error, operation = %route.operation().name, "commit failed");
+                    let failure = AwsError::internal();
+                    return Served::Response(self.fail(route, call, unchanged, failure));
+                }
             }
         }
         Served::Response(rampart_protocol::serialize_response(
@@ -196,13 +205,6 @@ impl RequestContext<'_> {
             &outcome.output,
             self.request_id,
         ))
-    }
-
-    /// InternalFailure (500, which clients retry) for a call that could not be
-    /// committed; nothing was written.
-    fn internal_failure(&self, route: &Route, error: &dyn std::fmt::Display) -> HttpResponse {
-        tracing::error!(%error, operation = %route.operation().name, "commit failed");
-        rampart_protocol::serialize_error(route.service, &AwsError::internal(), self.request_id)
     }
 
     /// Records a call that failed after authentication, and answers with its error.
@@ -272,6 +274,7 @@ enum Served {
 
 /// What a call's CloudTrail event says it asked for and acted on, gathered as the chain
 /// goes: the input (redacted) once parsed, the resources once authorized.
+#[derive(Clone)]
 struct Trail {
     request_parameters: Option<serde_json::Value>,
     resources: Vec<authorize::TrailResource>,

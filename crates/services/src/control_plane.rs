@@ -101,10 +101,15 @@ impl ControlPlane {
     }
 
     /// Commits a batch and brings this replica's view up to and including it, so the
-    /// caller's next request sees its own write.
+    /// caller's next request sees its own write. An error means nothing was written.
     pub async fn commit(&self, batch: Batch) -> Result<(), PlaneError> {
         let changes = self.store.commit(batch).await?;
-        self.catch_up_with(changes).await
+        // Committed: the call happened. A view that cannot take the changes in now is
+        // caught up by the follower (`spawn_follower`), so this is no failure of the call.
+        if let Err(error) = self.catch_up_with(changes).await {
+            tracing::error!(%error, "committed, but the view could not catch up yet");
+        }
+        Ok(())
     }
 
     /// Brings the view up to what the store holds now (after a commit lost a race with
