@@ -238,17 +238,18 @@ pub(crate) fn put_key(key: &KmsKey, expect: Expect) -> Result<Mutation, ServiceE
     })
 }
 
-/// Base64 as canonical JSON carries blobs.
+/// Base64 as canonical JSON carries blobs. KMS's payloads (plaintexts, ciphertexts,
+/// data keys) go through here on every cryptographic call, so it is the SIMD engine:
+/// a KiB each way cost a scalar engine about a tenth of an Encrypt's instructions.
 pub(crate) fn b64(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    base64_simd::STANDARD.encode_to_string(bytes)
 }
 
-/// A canonical blob's bytes (the protocol layer has checked it is base64).
+/// A canonical blob's bytes (the protocol layer has checked it is base64; the decoder
+/// is as strict, padding and trailing bits included).
 pub(crate) fn unb64(text: &str) -> Result<Vec<u8>, ServiceError> {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
+    base64_simd::STANDARD
+        .decode_to_vec(text)
         .map_err(|_| ServiceError::Validation("blob is not base64".to_owned()))
 }
 
@@ -282,4 +283,36 @@ pub(crate) fn paged(mut output: serde_json::Value, next: Option<String>) -> serd
         output["NextMarker"] = serde_json::Value::String(next);
     }
     output
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+
+    use super::{b64, unb64};
+
+    /// The SIMD engine agrees with the base64 crate (which the protocol layer's check is
+    /// held to) on every length through a few SIMD blocks, both ways.
+    #[test]
+    fn blobs_round_trip_as_the_base64_crate_encodes_them() {
+        let bytes: Vec<u8> = (0..200u32).map(|i| (i * 37 + 11) as u8).collect();
+        for len in 0..bytes.len() {
+            let text = b64(&bytes[..len]);
+            assert_eq!(text, STANDARD.encode(&bytes[..len]), "length {len}");
+            assert_eq!(unb64(&text).unwrap(), &bytes[..len], "length {len}");
+        }
+    }
+
+    /// What the base64 crate refuses, the blob decoder refuses too: bad characters,
+    /// missing or stray padding, non-zero trailing bits.
+    #[test]
+    fn non_canonical_blobs_are_refused_as_the_base64_crate_refuses_them() {
+        for text in [
+            "QR==", "QUI=x", "QQ", "QQ=", "Q===", "QUJD\n", "QU JD", "QUJD====", "*UJD",
+        ] {
+            assert!(STANDARD.decode(text).is_err(), "{text:?}");
+            assert!(unb64(text).is_err(), "{text:?}");
+        }
+    }
 }
