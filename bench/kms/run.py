@@ -6,10 +6,11 @@ For each target the script creates a symmetric key (boto3), encrypts 1 KiB once 
 a ciphertext for Decrypt, signs one json 1.1 request per operation with botocore (valid
 for SigV4's 15-minute window) and replays it with bench/load's `loadgen` over keep-alive
 connections, in --rounds rounds per operation, rampart and moto taking turns. It prints
-one line per measurement (with the vCPU time the hypervisor stole during it) and per
+one line per measurement (with the vCPU time the hypervisor stole during it, and for
+rampart its CPU time per call, as bench/load does) and per
 operation the median of the rounds' ratios, and each:
 
-    kms/<target>/<operation>-<round> requests_per_s=<x> p50_us=<x> p99_us=<x> errors=<n> steal_ms=<x>
+    kms/<target>/<operation>-<round> requests_per_s=<x> p50_us=<x> p99_us=<x> errors=<n> steal_ms=<x> [cpu_us_per_call=<x> drain_s=<x>]
     kms/ratio/<operation> rampart_over_moto=<median> rounds=<r1>,<r2>,...
 
 On a VM whose host takes its vCPUs away for seconds at a time (it happens here), one
@@ -82,12 +83,6 @@ def prepare(python, url, key, secret, work, name):
     return files
 
 
-def report(name, figures):
-    print(f"kms/{name} requests_per_s={figures['requests_per_s']} p50_us={figures['p50_us']} "
-          f"p99_us={figures['p99_us']} errors={figures['errors']} steal_ms={figures['steal_ms']}",
-          flush=True)
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5)
@@ -123,13 +118,12 @@ def main():
         for operation in OPERATIONS:
             ratios = []
             for round_ in range(1, args.rounds + 1):
-                peak = load.loadgen(ours[operation], args.seconds, args.connections)
-                report(f"rampart/{operation}-{round_}", peak)
-                load.wait_idle(server.pid)
+                peak = load.loadgen_ours(server.pid, ours[operation], args.seconds, args.connections)
+                load.report(f"rampart/{operation}-{round_}", peak, prefix="kms")
                 best = None
                 for connections in (1, 4):
                     figures = load.loadgen(theirs[operation], args.seconds, connections)
-                    report(f"moto/{operation}-c{connections}-{round_}", figures)
+                    load.report(f"moto/{operation}-c{connections}-{round_}", figures, prefix="kms")
                     if best is None or float(figures["requests_per_s"]) > float(best["requests_per_s"]):
                         best = figures
                 ratios.append(float(peak["requests_per_s"]) / max(float(best["requests_per_s"]), 1e-9))
