@@ -7,8 +7,8 @@ a ciphertext for Decrypt, signs one json 1.1 request per operation with botocore
 for SigV4's 15-minute window) and replays it with bench/load's `loadgen` over keep-alive
 connections, in --rounds rounds per operation, rampart and moto taking turns. It prints
 one line per measurement (with the vCPU time the hypervisor stole during it, and for
-rampart its CPU time per call, as bench/load does) and per
-operation the median of the rounds' ratios, and each:
+rampart its CPU time per call, as bench/load does), then per operation the median of the
+rounds' ratios and each round's:
 
     kms/<target>/<operation>-<round> requests_per_s=<x> p50_us=<x> p99_us=<x> errors=<n> steal_ms=<x> [cpu_us_per_call=<x> drain_s=<x>]
     kms/ratio/<operation> rampart_over_moto=<median> rounds=<r1>,<r2>,...
