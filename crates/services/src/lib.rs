@@ -22,6 +22,7 @@ pub mod call;
 pub mod caller;
 pub mod cloudtrail;
 pub mod control_plane;
+mod cpu_bound;
 pub mod error;
 pub mod iam;
 pub mod ids;

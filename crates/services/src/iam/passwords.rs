@@ -100,10 +100,13 @@ pub fn create_login_profile(call: &Call<'_>, input: CreateInput) -> Result<Outco
     }
     let policy = view.password_policies.get(account);
     check_rules(policy, &password)?;
+    let user_name = user.user_name.clone();
+    // Hashing takes tens of milliseconds: not under the view's lock.
+    drop(view);
     let now = call.now.timestamp();
     let profile = LoginProfile {
         account_id: account.clone(),
-        user_name: user.user_name.clone(),
+        user_name,
         created: now,
         password_hash: hash(&password)?,
         password_reset_required: input.password_reset_required,
@@ -126,20 +129,21 @@ pub fn get_login_profile(call: &Call<'_>, input: UserNameInput) -> Result<Outcom
 }
 
 pub fn update_login_profile(call: &Call<'_>, input: UpdateInput) -> Result<Outcome, ServiceError> {
-    let view = call.plane.view();
-    let account = &call.caller.account_id;
-    let mut profile = existing(&view, account, &input.user_name)?.clone();
+    let (mut profile, policy, expect) =
+        for_update(call, &call.caller.account_id, &input.user_name)?;
     if let Some(password) = &input.password {
-        let policy = view.password_policies.get(account);
-        check_rules(policy, password)?;
-        set_password(&mut profile, policy, password, call.now.timestamp())?;
+        check_rules(policy.as_ref(), password)?;
+        set_password(
+            &mut profile,
+            policy.as_ref(),
+            password,
+            call.now.timestamp(),
+        )?;
     }
     if let Some(required) = input.password_reset_required {
         profile.password_reset_required = required;
     }
-    Ok(Outcome::changed(vec![
-        view.write_back(put(&profile, Expect::Any)?),
-    ]))
+    Ok(Outcome::changed(vec![put(&profile, expect)?]))
 }
 
 pub fn delete_login_profile(
@@ -172,26 +176,21 @@ pub fn change_password(call: &Call<'_>, input: ChangeInput) -> Result<Outcome, S
             "Only IAM Users can change their own password.",
         ));
     };
-    let view = call.plane.view();
-    let account = &caller.account_id;
-    let mut profile = existing(&view, account, name)?.clone();
+    let (mut profile, policy, expect) = for_update(call, &caller.account_id, name)?;
     if !verify(&input.old_password, &profile.password_hash) {
         return Err(ServiceError::AccessDenied(
             "The old password was incorrect.".to_owned(),
         ));
     }
-    let policy = view.password_policies.get(account);
-    check_rules(policy, &input.new_password)?;
+    check_rules(policy.as_ref(), &input.new_password)?;
     set_password(
         &mut profile,
-        policy,
+        policy.as_ref(),
         &input.new_password,
         call.now.timestamp(),
     )?;
     profile.password_reset_required = false;
-    Ok(Outcome::changed(vec![
-        view.write_back(put(&profile, Expect::Any)?),
-    ]))
+    Ok(Outcome::changed(vec![put(&profile, expect)?]))
 }
 
 pub fn update_policy(call: &Call<'_>, input: PolicyInput) -> Result<Outcome, ServiceError> {
@@ -380,24 +379,38 @@ fn set_password(
     Ok(())
 }
 
-/// The Argon2id hash of `password`, as a PHC string with a fresh salt.
+/// The Argon2id hash of `password`, as a PHC string with a fresh salt. Tens of
+/// milliseconds of CPU ([`crate::cpu_bound::run`]): not under the view's lock.
 fn hash(password: &str) -> Result<String, ServiceError> {
     let mut salt = [0u8; 16];
     rand::Rng::fill(&mut rand::rng(), &mut salt);
     let salt = SaltString::encode_b64(&salt).map_err(|e| ServiceError::Internal(e.to_string()))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
+    crate::cpu_bound::run(|| Argon2::default().hash_password(password.as_bytes(), &salt))
         .map(|h| h.to_string())
         .map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
-/// Whether `password` is the one `hash` was made from.
+/// Whether `password` is the one `hash` was made from. As slow as [`hash`].
 fn verify(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
+        crate::cpu_bound::run(|| Argon2::default().verify_password(password.as_bytes(), &h)).is_ok()
     })
+}
+
+/// An existing login profile to change, the account's password policy, and the version
+/// read (which the write insists on, so that a change made meanwhile is not lost), taken
+/// from the view and released before any password is hashed.
+fn for_update(
+    call: &Call<'_>,
+    account: &str,
+    user_name: &str,
+) -> Result<(LoginProfile, Option<PasswordPolicy>, Expect), ServiceError> {
+    let view = call.plane.view();
+    let profile = existing(&view, account, user_name)?.clone();
+    let id = records::user_id(&profile.account_id, &profile.user_name);
+    let expect = view.expect_current(records::IAM_LOGIN_PROFILE, &id);
+    let policy = view.password_policies.get(account).cloned();
+    Ok((profile, policy, expect))
 }
 
 fn profile<'v>(view: &'v View, account: &str, user_name: &str) -> Option<&'v LoginProfile> {

@@ -501,30 +501,37 @@ pub fn generate_data_key_pair(
     input: DataKeyPairInput,
     with_plaintext: bool,
 ) -> Result<Outcome, ServiceError> {
-    let view = call.plane.view();
     let operation = if with_plaintext {
         "GenerateDataKeyPair"
     } else {
         "GenerateDataKeyPairWithoutPlaintext"
     };
-    let entry = encryption_key(&view, call, &input.key_id, operation)?;
-    if entry.key.key_spec != "SYMMETRIC_DEFAULT" {
-        return Err(error(
-            "InvalidKeyUsageException",
-            format!("{} is not a symmetric key.", entry.arn()),
-        ));
-    }
-    let spec = Spec::parse(&input.key_pair_spec)
-        .filter(|s| s.is_asymmetric())
-        .ok_or_else(|| {
-            ServiceError::Validation(format!(
-                "KeyPairSpec {} is not supported.",
-                input.key_pair_spec
-            ))
-        })?;
-    dry_run(input.dry_run)?;
+    let spec = {
+        let view = call.plane.view();
+        let entry = encryption_key(&view, call, &input.key_id, operation)?;
+        if entry.key.key_spec != "SYMMETRIC_DEFAULT" {
+            return Err(error(
+                "InvalidKeyUsageException",
+                format!("{} is not a symmetric key.", entry.arn()),
+            ));
+        }
+        let spec = Spec::parse(&input.key_pair_spec)
+            .filter(|s| s.is_asymmetric())
+            .ok_or_else(|| {
+                ServiceError::Validation(format!(
+                    "KeyPairSpec {} is not supported.",
+                    input.key_pair_spec
+                ))
+            })?;
+        dry_run(input.dry_run)?;
+        spec
+    };
+    // Generated without the view's lock: an RSA-4096 pair can take a second.
     let private = material::generate(spec)?;
     let public = material::public_key_der(spec, &private)?;
+    let view = call.plane.view();
+    // The key once more, as it is now: it may have been disabled meanwhile.
+    let entry = encryption_key(&view, call, &input.key_id, operation)?;
     let blob = seal(entry, &private, &input.encryption_context)?;
     let mut out = json!({
         "PrivateKeyCiphertextBlob": b64(&blob),

@@ -682,7 +682,7 @@ pub fn parameters_for_import(
             )));
         }
     };
-    let private = RsaPrivateKey::new(&mut OsRng, bits)
+    let private = crate::cpu_bound::run(|| RsaPrivateKey::new(&mut OsRng, bits))
         .map_err(|e| ServiceError::Internal(format!("wrapping key: {e}")))?;
     let public = RsaPublicKey::from(&private)
         .to_public_key_der()

@@ -103,14 +103,16 @@ impl Spec {
     }
 }
 
-/// Fresh material for `spec`.
+/// Fresh material for `spec`. An RSA key takes from milliseconds to a second or two and
+/// runs through [`crate::cpu_bound::run`]: do not hold the view's lock across this.
 pub fn generate(spec: Spec) -> Result<Zeroizing<Vec<u8>>, ServiceError> {
     let internal = |e: String| ServiceError::Internal(format!("key generation: {e}"));
     Ok(match spec {
         Spec::Symmetric => random_bytes(32),
         Spec::Hmac(bits) => random_bytes(bits / 8),
         Spec::Rsa(bits) => {
-            let key = RsaPrivateKey::new(&mut OsRng, bits).map_err(|e| internal(e.to_string()))?;
+            let key = crate::cpu_bound::run(|| RsaPrivateKey::new(&mut OsRng, bits))
+                .map_err(|e| internal(e.to_string()))?;
             let der = key.to_pkcs8_der().map_err(|e| internal(e.to_string()))?;
             Zeroizing::new(der.as_bytes().to_vec())
         }
