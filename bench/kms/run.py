@@ -7,11 +7,18 @@ a ciphertext for Decrypt, signs one json 1.1 request per operation with botocore
 for SigV4's 15-minute window) and replays it with bench/load's `loadgen` over keep-alive
 connections, in --rounds rounds per operation, rampart and moto taking turns. It prints
 one line per measurement (with the vCPU time the hypervisor stole during it, and for
-rampart its CPU time per call, as bench/load does), then per operation the median of the
+rampart its CPU time per call, and the load generator's, as bench/load does), then per operation the median of the
 rounds' ratios and each round's:
 
-    kms/<target>/<operation>-<round> requests_per_s=<x> p50_us=<x> p99_us=<x> errors=<n> steal_ms=<x> [cpu_us_per_call=<x> drain_s=<x>]
+    kms/<target>/<operation>-<round> requests_per_s=<x> p50_us=<x> p99_us=<x> errors=<n> steal_ms=<x> loadgen_cpu_us_per_call=<x> [cpu_us_per_call=<x> drain_s=<x>]
     kms/ratio/<operation> rampart_over_moto=<median> rounds=<r1>,<r2>,...
+    kms/ceiling/<operation> noop_over_moto=<median> rounds=<r1>,<r2>,...
+
+The ceiling is what the machine allows at all: each round also runs rampart's
+`/_rampart/health` (the same HTTP server and load generator; no signature, no body, no
+audit record: a request that does nothing) closed-loop, beside the operation, and
+divides its rate by moto's. A KMS call that cost rampart nothing would reach that ratio;
+one that costs as much as N no-op requests reaches about ceiling / N.
 
 On a VM whose host takes its vCPUs away for seconds at a time (it happens here), one
 phase robbed of a second or two makes a single ratio say little; the median of rounds
@@ -115,20 +122,28 @@ def main():
         load.wait_healthy(f"http://127.0.0.1:{moto_port}/moto-api/", moto)
         ours = prepare(python, f"http://127.0.0.1:{port}/", key, secret, work, "rampart")
         theirs = prepare(python, f"http://127.0.0.1:{moto_port}/", "AKIAMOTOBENCH", "secret", work, "moto")
+        noop = work / "health.json"
+        load.write_health_request(f"http://127.0.0.1:{port}/", noop)
         for operation in OPERATIONS:
-            ratios = []
+            ratios, ceilings = [], []
             for round_ in range(1, args.rounds + 1):
                 peak = load.loadgen_ours(server.pid, ours[operation], args.seconds, args.connections)
                 load.report(f"rampart/{operation}-{round_}", peak, prefix="kms")
+                noop_peak = load.loadgen_ours(server.pid, noop, args.seconds, args.connections)
+                load.report(f"rampart-health/{operation}-{round_}", noop_peak, prefix="kms")
                 best = None
                 for connections in (1, 4):
                     figures = load.loadgen(theirs[operation], args.seconds, connections)
                     load.report(f"moto/{operation}-c{connections}-{round_}", figures, prefix="kms")
                     if best is None or float(figures["requests_per_s"]) > float(best["requests_per_s"]):
                         best = figures
-                ratios.append(float(peak["requests_per_s"]) / max(float(best["requests_per_s"]), 1e-9))
-            print(f"kms/ratio/{operation} rampart_over_moto={statistics.median(ratios):.1f} "
-                  f"rounds={','.join(f'{r:.1f}' for r in ratios)}", flush=True)
+                moto_rate = max(float(best["requests_per_s"]), 1e-9)
+                ratios.append(float(peak["requests_per_s"]) / moto_rate)
+                ceilings.append(float(noop_peak["requests_per_s"]) / moto_rate)
+            for name, values in (("ratio", ratios), ("ceiling", ceilings)):
+                label = "rampart_over_moto" if name == "ratio" else "noop_over_moto"
+                print(f"kms/{name}/{operation} {label}={statistics.median(values):.1f} "
+                      f"rounds={','.join(f'{r:.1f}' for r in values)}", flush=True)
     finally:
         load.stop(work, server, moto)
 

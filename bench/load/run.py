@@ -6,7 +6,7 @@ memory) and `moto_server`, signs one STS GetCallerIdentity POST for each with bo
 (valid for SigV4's 15-minute window), replays it with `loadgen` over keep-alive
 connections, and prints one line per measurement and the ratio:
 
-    load/<target>/<mode> requests_per_s=<x> p50_us=<x> p99_us=<x> errors=<n> steal_ms=<x> [cpu_us_per_call=<x> drain_s=<x>]
+    load/<target>/<mode> requests_per_s=<x> p50_us=<x> p99_us=<x> errors=<n> steal_ms=<x> loadgen_cpu_us_per_call=<x> [cpu_us_per_call=<x> drain_s=<x>]
     load/ratio rampart_over_moto=<x>
 
 Phases: rampart closed-loop (its peak); rampart's `/_rampart/health` closed-loop (the
@@ -17,7 +17,9 @@ floor: what a server that does nothing gets at half its peak on this machine, so
 half-peak p99 can be told apart from the machine's own hiccups (on a VM whose host takes
 its vCPUs away for milliseconds, or whose scheduler leaves two busy threads on one vCPU
 for tens of milliseconds, both show them). Each line also gives the steal time of the
-machine's CPUs during that phase (`steal_ms`, from /proc/stat). Then moto closed-loop at
+machine's CPUs during that phase (`steal_ms`, from /proc/stat) and the load generator's
+own CPU time per call (`loadgen_cpu_us_per_call`: it shares the machine's two vCPUs with
+the server, so what it spends the server does not get). Then moto closed-loop at
 1, 4 and --connections connections (its best is its peak). Between rampart's phases the
 script waits for rampart to go idle (its audit writer drains what the peak queued) and
 prints how long that took (drain_s) and the server's CPU time per call over the phase
@@ -35,6 +37,7 @@ import configparser
 import json
 import os
 import pathlib
+import resource
 import shutil
 import socket
 import statistics
@@ -120,9 +123,13 @@ def loadgen(request_file, seconds, connections, rate=None):
     if rate:
         args += ["--rate", str(rate)]
     stolen = steal_ms()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     figures = dict(item.split("=") for item in out.split())
     figures["steal_ms"] = f"{steal_ms() - stolen:.0f}"
+    used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    figures["loadgen_cpu_us_per_call"] = f"{used * 1e6 / max(int(figures['requests']), 1):.1f}"
     return figures
 
 
@@ -141,7 +148,8 @@ def loadgen_ours(pid, request_file, seconds, connections, rate=None):
 
 
 def report(name, figures, prefix="load"):
-    extra = "".join(f" {key}={figures[key]}" for key in ("cpu_us_per_call", "drain_s") if key in figures)
+    keys = ("loadgen_cpu_us_per_call", "cpu_us_per_call", "drain_s")
+    extra = "".join(f" {key}={figures[key]}" for key in keys if key in figures)
     print(f"{prefix}/{name} requests_per_s={figures['requests_per_s']} p50_us={figures['p50_us']} "
           f"p99_us={figures['p99_us']} errors={figures['errors']} steal_ms={figures['steal_ms']}{extra}",
           flush=True)
