@@ -666,3 +666,43 @@ def test_policy_lockout_safety_check(env):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         kms.get_key_policy(KeyId=key_id, PolicyName="default")
     assert code(e) == "AccessDeniedException"
+
+
+def test_an_account_without_custom_key_stores(kms):
+    assert kms.describe_custom_key_stores()["CustomKeyStores"] == []
+    store = "cks-1234567890abcdef0"
+    calls = [
+        lambda: kms.describe_custom_key_stores(CustomKeyStoreId=store),
+        lambda: kms.describe_custom_key_stores(CustomKeyStoreName="hsm"),
+        lambda: kms.connect_custom_key_store(CustomKeyStoreId=store),
+        lambda: kms.disconnect_custom_key_store(CustomKeyStoreId=store),
+        lambda: kms.update_custom_key_store(CustomKeyStoreId=store, NewCustomKeyStoreName="n"),
+        lambda: kms.delete_custom_key_store(CustomKeyStoreId=store),
+    ]
+    for call in calls:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert code(e) == "CustomKeyStoreNotFoundException"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.create_custom_key_store(CustomKeyStoreName="hsm", CloudHsmClusterId="cluster-234567abcdef",
+                                    TrustAnchorCertificate="cert", KeyStorePassword="password1")
+    assert code(e) == "UnsupportedOperationException"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.describe_custom_key_stores(Marker="never-handed-out")
+    assert code(e) == "InvalidMarkerException"
+    assert kms.describe_custom_key_stores()["CustomKeyStores"] == []
+
+
+def test_single_region_keys_are_neither_replicated_nor_made_primary(kms):
+    key = kms.create_key()["KeyMetadata"]
+    assert key["MultiRegion"] is False
+    for call in (lambda k: kms.replicate_key(KeyId=k, ReplicaRegion="us-west-2"),
+                 lambda k: kms.update_primary_region(KeyId=k, PrimaryRegion="us-west-2")):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call(key["KeyId"])
+        assert code(e) == "UnsupportedOperationException"
+        assert key["Arn"] in e.value.response["Error"]["Message"]
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call("11111111-2222-3333-4444-555555555555")
+        assert code(e) == "NotFoundException"
+    assert len(kms.list_keys()["Keys"]) == 1

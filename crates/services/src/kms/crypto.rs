@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use super::material::{self, Spec};
-use super::{b64, check_usable, check_usage, error, resolve, unb64};
+use super::{KeyInput, b64, check_usable, check_usage, error, resolve, unb64};
 use crate::authorize::{self, Permission};
 use crate::call::{Call, Outcome};
 use crate::error::ServiceError;
@@ -653,12 +653,6 @@ pub fn verify(call: &Call<'_>, input: SignInput) -> Result<Outcome, ServiceError
         "SignatureValid": true,
         "SigningAlgorithm": input.signing_algorithm,
     })))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct KeyInput {
-    key_id: String,
 }
 
 pub fn get_public_key(call: &Call<'_>, input: KeyInput) -> Result<Outcome, ServiceError> {

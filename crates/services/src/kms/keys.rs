@@ -21,7 +21,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::material::{self, Spec};
-use super::{b64, check_not_pending_deletion, error, page, paged, put_key, resolve, unb64};
+use super::{
+    KeyInput, b64, check_not_pending_deletion, error, page, paged, put_key, resolve, unb64,
+};
 use crate::call::{Call, Outcome};
 use crate::control_plane::ControlPlane;
 use crate::error::ServiceError;
@@ -267,12 +269,6 @@ fn dedup_tags(tags: Vec<KmsTag>) -> Vec<KmsTag> {
         }
     }
     out
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct KeyInput {
-    key_id: String,
 }
 
 pub fn describe(call: &Call<'_>, input: KeyInput) -> Result<Outcome, ServiceError> {

@@ -9,6 +9,8 @@
 //!   symmetric ciphertext format ([`crypto::Envelope`]);
 //! - [`material`]: key material per key spec: generation, public keys, signatures, MACs;
 //! - [`aliases`], [`grants`], [`policy`]: aliases, grants, key policies;
+//! - [`stores_and_replicas`]: custom key stores and multi-Region keys, which rampart's keys
+//!   do not have, answered as AWS answers an account without them;
 //! - [`authz`]: what each operation asks the policy engine for (the key ARN, KMS's
 //!   condition keys) and what grants allow.
 //!
@@ -30,6 +32,7 @@ pub mod keys;
 pub mod material;
 pub mod policy;
 pub mod rotation;
+pub mod stores_and_replicas;
 pub mod trail;
 
 use rampart_store::{Expect, Mutation};
@@ -39,6 +42,13 @@ use crate::error::ServiceError;
 use crate::records::{self, KmsKey};
 use crate::view::View;
 use crate::view::kms::KeyEntry;
+
+/// The input of the operations that name only a key.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyInput {
+    pub(crate) key_id: String,
+}
 
 /// The KMS operations rampart serves.
 pub async fn handle(
@@ -96,6 +106,15 @@ pub async fn handle(
         "ListRetirableGrants" => grants::list_retirable(call, from_canonical(i)?),
         "RetireGrant" => grants::retire(call, from_canonical(i)?),
         "RevokeGrant" => grants::revoke(call, from_canonical(i)?),
+        "DescribeCustomKeyStores" => stores_and_replicas::describe_key_stores(from_canonical(i)?),
+        "ConnectCustomKeyStore"
+        | "DisconnectCustomKeyStore"
+        | "UpdateCustomKeyStore"
+        | "DeleteCustomKeyStore" => stores_and_replicas::key_store(from_canonical(i)?),
+        "CreateCustomKeyStore" => stores_and_replicas::create_key_store(),
+        "ReplicateKey" | "UpdatePrimaryRegion" => {
+            stores_and_replicas::multi_region(call, from_canonical(i)?)
+        }
         _ => Err(ServiceError::not_implemented("kms", operation)),
     }
 }
