@@ -706,3 +706,44 @@ def test_single_region_keys_are_neither_replicated_nor_made_primary(kms):
             call("11111111-2222-3333-4444-555555555555")
         assert code(e) == "NotFoundException"
     assert len(kms.list_keys()["Keys"]) == 1
+
+
+def test_key_agreement_keys_derive_the_ecdh_secret_the_peer_derives(admin, kms):
+    key = kms.create_key(KeySpec="ECC_NIST_P384", KeyUsage="KEY_AGREEMENT")["KeyMetadata"]
+    assert key["KeyUsage"] == "KEY_AGREEMENT"
+    assert key["KeyAgreementAlgorithms"] == ["ECDH"]
+    public = kms.get_public_key(KeyId=key["KeyId"])
+    assert public["KeyAgreementAlgorithms"] == ["ECDH"]
+    kms_public = serialization.load_der_public_key(public["PublicKey"])
+    peer = ec.generate_private_key(ec.SECP384R1())
+    peer_public = peer.public_key().public_bytes(serialization.Encoding.DER,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+    derived = kms.derive_shared_secret(KeyId=key["KeyId"], KeyAgreementAlgorithm="ECDH",
+                                       PublicKey=peer_public)
+    assert derived["SharedSecret"] == peer.exchange(ec.ECDH(), kms_public)
+    assert derived["KeyId"] == key["Arn"] and derived["KeyOrigin"] == "AWS_KMS"
+    server, key_id, secret = admin
+    trail = server.client("cloudtrail", key_id, secret)
+    events = trail.lookup_events(LookupAttributes=[
+        {"AttributeKey": "EventName", "AttributeValue": "DeriveSharedSecret"}])["Events"]
+    assert len(events) == 1
+    assert base64.b64encode(derived["SharedSecret"]).decode() not in events[0]["CloudTrailEvent"]
+
+    # A public key on another curve, a key made for signing, a disabled key.
+    other_curve = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.derive_shared_secret(KeyId=key["KeyId"], KeyAgreementAlgorithm="ECDH", PublicKey=other_curve)
+    assert code(e) == "ValidationException"
+    signing = kms.create_key(KeySpec="ECC_NIST_P384", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.derive_shared_secret(KeyId=signing["KeyId"], KeyAgreementAlgorithm="ECDH", PublicKey=peer_public)
+    assert code(e) == "InvalidKeyUsageException"
+    kms.disable_key(KeyId=key["KeyId"])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.derive_shared_secret(KeyId=key["KeyId"], KeyAgreementAlgorithm="ECDH", PublicKey=peer_public)
+    assert code(e) == "DisabledException"
+    # secp256k1 keys sign only, as in AWS.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.create_key(KeySpec="ECC_SECG_P256K1", KeyUsage="KEY_AGREEMENT")
+    assert code(e) == "ValidationException"

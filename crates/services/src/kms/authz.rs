@@ -161,6 +161,7 @@ pub fn add_keys(
         ("kms:EncryptionAlgorithm", "EncryptionAlgorithm"),
         ("kms:SigningAlgorithm", "SigningAlgorithm"),
         ("kms:MacAlgorithm", "MacAlgorithm"),
+        ("kms:KeyAgreementAlgorithm", "KeyAgreementAlgorithm"),
         ("kms:MessageType", "MessageType"),
         ("kms:GranteePrincipal", "GranteePrincipal"),
         ("kms:RetiringPrincipal", "RetiringPrincipal"),

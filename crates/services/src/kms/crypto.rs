@@ -1,5 +1,6 @@
 //! The cryptographic operations: Encrypt, Decrypt, ReEncrypt, data keys and data key
-//! pairs, GenerateRandom, Sign/Verify, GetPublicKey, GenerateMac/VerifyMac.
+//! pairs, GenerateRandom, Sign/Verify, GetPublicKey, GenerateMac/VerifyMac,
+//! DeriveSharedSecret.
 //!
 //! Symmetric ciphertexts ([`Envelope`]) name their key and material version, so Decrypt
 //! needs no KeyId and rotated keys still decrypt what older material encrypted:
@@ -674,12 +675,58 @@ pub fn get_public_key(call: &Call<'_>, input: KeyInput) -> Result<Outcome, Servi
         "KeySpec": entry.key.key_spec,
         "KeyUsage": entry.key.key_usage,
     });
-    if entry.key.key_usage == "SIGN_VERIFY" {
-        out["SigningAlgorithms"] = json!(spec.signing_algorithms());
-    } else {
-        out["EncryptionAlgorithms"] = json!(spec.encryption_algorithms());
+    match entry.key.key_usage.as_str() {
+        "SIGN_VERIFY" => out["SigningAlgorithms"] = json!(spec.signing_algorithms()),
+        "KEY_AGREEMENT" => out["KeyAgreementAlgorithms"] = json!(spec.key_agreement_algorithms()),
+        _ => out["EncryptionAlgorithms"] = json!(spec.encryption_algorithms()),
     }
     Ok(Outcome::output(out))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeriveInput {
+    key_id: String,
+    key_agreement_algorithm: String,
+    public_key: String,
+    dry_run: Option<bool>,
+}
+
+/// DeriveSharedSecret: ECDH between the key's private key and the peer's public key.
+pub fn derive_shared_secret(call: &Call<'_>, input: DeriveInput) -> Result<Outcome, ServiceError> {
+    let view = call.plane.view();
+    let entry = resolve(&view, call, &input.key_id)?;
+    check_usable(entry, call.now.timestamp())?;
+    check_usage(entry, "KEY_AGREEMENT", "DeriveSharedSecret")?;
+    let spec = spec_of(entry)?;
+    if !spec
+        .key_agreement_algorithms()
+        .contains(&input.key_agreement_algorithm.as_str())
+    {
+        return Err(error(
+            "InvalidKeyUsageException",
+            format!(
+                "Key agreement algorithm {} is not supported for key {}.",
+                input.key_agreement_algorithm,
+                entry.arn()
+            ),
+        ));
+    }
+    let peer = unb64(&input.public_key)?;
+    dry_run(input.dry_run)?;
+    let secret = material::derive_shared_secret(spec, current_material(entry)?, &peer)?
+        .ok_or_else(|| {
+            ServiceError::Validation(format!(
+                "PublicKey is not a DER-encoded SubjectPublicKeyInfo of a {} public key.",
+                entry.key.key_spec
+            ))
+        })?;
+    Ok(Outcome::output(json!({
+        "KeyId": entry.arn(),
+        "SharedSecret": b64(&secret),
+        "KeyAgreementAlgorithm": input.key_agreement_algorithm,
+        "KeyOrigin": entry.key.origin,
+    })))
 }
 
 #[derive(Deserialize)]

@@ -80,6 +80,7 @@ pub fn metadata(entry: &KeyEntry, now: i64) -> Value {
         match key.key_usage.as_str() {
             "ENCRYPT_DECRYPT" => m["EncryptionAlgorithms"] = json!(spec.encryption_algorithms()),
             "SIGN_VERIFY" => m["SigningAlgorithms"] = json!(spec.signing_algorithms()),
+            "KEY_AGREEMENT" => m["KeyAgreementAlgorithms"] = json!(spec.key_agreement_algorithms()),
             _ => m["MacAlgorithms"] = json!(spec.mac_algorithms()),
         }
     }

@@ -1,6 +1,6 @@
 //! Key material per key spec: generating it from the OS CSPRNG, deriving public keys
 //! (DER SubjectPublicKeyInfo), signing and verifying (RSASSA-PSS, RSASSA-PKCS1-v1_5,
-//! ECDSA with DER signatures), RSA-OAEP encryption, and HMAC.
+//! ECDSA with DER signatures), RSA-OAEP encryption, ECDH key agreement, and HMAC.
 //!
 //! Symmetric and HMAC material is raw bytes; asymmetric material is the PKCS#8 DER of
 //! the private key. Nothing here logs or returns the material.
@@ -53,7 +53,16 @@ impl Spec {
             Spec::Symmetric => &["ENCRYPT_DECRYPT"],
             Spec::Hmac(_) => &["GENERATE_VERIFY_MAC"],
             Spec::Rsa(_) => &["ENCRYPT_DECRYPT", "SIGN_VERIFY"],
-            Spec::P256 | Spec::P384 | Spec::P521 | Spec::K256 => &["SIGN_VERIFY"],
+            Spec::P256 | Spec::P384 | Spec::P521 => &["SIGN_VERIFY", "KEY_AGREEMENT"],
+            Spec::K256 => &["SIGN_VERIFY"],
+        }
+    }
+
+    /// The key agreement algorithms of a KEY_AGREEMENT key (the NIST curves).
+    pub fn key_agreement_algorithms(self) -> &'static [&'static str] {
+        match self {
+            Spec::P256 | Spec::P384 | Spec::P521 => &["ECDH"],
+            _ => &[],
         }
     }
 
@@ -176,6 +185,38 @@ where
     use elliptic_curve::pkcs8::EncodePublicKey as _;
     let key = elliptic_curve::SecretKey::<C>::from_pkcs8_der(private).map_err(|_| corrupt())?;
     Ok(key.public_key().to_public_key_der())
+}
+
+/// The ECDH shared secret (the x-coordinate of the shared point, as SP 800-56A calls Z)
+/// of the private key `private` (PKCS#8 DER) and the peer's public key `peer` (DER
+/// SubjectPublicKeyInfo on the same curve). `None`: `peer` is not such a key.
+pub fn derive_shared_secret(
+    spec: Spec,
+    private: &[u8],
+    peer: &[u8],
+) -> Result<Option<Zeroizing<Vec<u8>>>, ServiceError> {
+    match spec {
+        Spec::P256 => ecdh::<p256::NistP256>(private, peer),
+        Spec::P384 => ecdh::<p384::NistP384>(private, peer),
+        Spec::P521 => ecdh::<p521::NistP521>(private, peer),
+        _ => Err(ServiceError::Internal("not a key agreement key".to_owned())),
+    }
+}
+
+fn ecdh<C>(private: &[u8], peer: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>, ServiceError>
+where
+    C: elliptic_curve::CurveArithmetic + elliptic_curve::pkcs8::AssociatedOid,
+    elliptic_curve::AffinePoint<C>:
+        elliptic_curve::sec1::FromEncodedPoint<C> + elliptic_curve::sec1::ToEncodedPoint<C>,
+    elliptic_curve::FieldBytesSize<C>: elliptic_curve::sec1::ModulusSize,
+{
+    use elliptic_curve::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _};
+    let key = elliptic_curve::SecretKey::<C>::from_pkcs8_der(private).map_err(|_| corrupt())?;
+    let Ok(peer) = elliptic_curve::PublicKey::<C>::from_public_key_der(peer) else {
+        return Ok(None);
+    };
+    let shared = elliptic_curve::ecdh::diffie_hellman(key.to_nonzero_scalar(), peer.as_affine());
+    Ok(Some(Zeroizing::new(shared.raw_secret_bytes().to_vec())))
 }
 
 /// The digest algorithm a signing algorithm names, and its length.

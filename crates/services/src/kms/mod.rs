@@ -1,13 +1,15 @@
 //! AWS Key Management Service: customer managed keys whose material never leaves
-//! rampart, envelope encryption, signing, MACs, key policies, aliases and grants.
+//! rampart, envelope encryption, signing, MACs, key agreement, key policies, aliases and
+//! grants.
 //!
 //! - [`keys`]: the key lifecycle (CreateKey, DescribeKey, ListKeys, enable/disable,
 //!   scheduled deletion, description, tags, rotation, imported material);
 //! - [`rotation`]: automatic rotation, the sweep that rotates keys whose next rotation
 //!   date has passed, and the task that runs it on every replica;
-//! - [`crypto`]: Encrypt, Decrypt, ReEncrypt, data keys, GenerateRandom, and the
-//!   symmetric ciphertext format ([`crypto::Envelope`]);
-//! - [`material`]: key material per key spec: generation, public keys, signatures, MACs;
+//! - [`crypto`]: Encrypt, Decrypt, ReEncrypt, data keys, GenerateRandom, signatures,
+//!   MACs, DeriveSharedSecret, and the symmetric ciphertext format ([`crypto::Envelope`]);
+//! - [`material`]: key material per key spec: generation, public keys, signatures, MACs,
+//!   ECDH;
 //! - [`aliases`], [`grants`], [`policy`]: aliases, grants, key policies;
 //! - [`stores_and_replicas`]: custom key stores and multi-Region keys, which rampart's keys
 //!   do not have, answered as AWS answers an account without them;
@@ -99,6 +101,7 @@ pub async fn handle(
         "Sign" => crypto::sign(call, from_canonical(i)?),
         "Verify" => crypto::verify(call, from_canonical(i)?),
         "GetPublicKey" => crypto::get_public_key(call, from_canonical(i)?),
+        "DeriveSharedSecret" => crypto::derive_shared_secret(call, from_canonical(i)?),
         "GenerateMac" => crypto::generate_mac(call, from_canonical(i)?),
         "VerifyMac" => crypto::verify_mac(call, from_canonical(i)?),
         "CreateGrant" => grants::create(call, from_canonical(i)?),
