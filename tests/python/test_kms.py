@@ -747,3 +747,35 @@ def test_key_agreement_keys_derive_the_ecdh_secret_the_peer_derives(admin, kms):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         kms.create_key(KeySpec="ECC_SECG_P256K1", KeyUsage="KEY_AGREEMENT")
     assert code(e) == "ValidationException"
+
+
+def test_key_last_usage_is_the_newest_successful_cryptographic_call(admin, kms):
+    server, key_id, secret = admin
+    key = kms.create_key()["KeyMetadata"]
+    usage = kms.get_key_last_usage(KeyId=key["KeyId"])
+    assert usage["KeyLastUsage"] == {}
+    assert usage["TrackingStartDate"] == usage["KeyCreationDate"] == key["CreationDate"]
+
+    blob = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x", EncryptionContext={"a": "b"})["CiphertextBlob"]
+    last = lambda: kms.get_key_last_usage(KeyId=key["Arn"])["KeyLastUsage"]
+    assert wait_for(lambda: last().get("Operation") == "Encrypt")
+    # Calls that are not cryptographic, and cryptographic calls that fail, do not count.
+    kms.describe_key(KeyId=key["KeyId"])
+    with pytest.raises(botocore.exceptions.ClientError):
+        kms.decrypt(CiphertextBlob=blob, EncryptionContext={"a": "wrong"})
+    trail = server.client("cloudtrail", key_id, secret)
+    decrypts = lambda: trail.lookup_events(LookupAttributes=[
+        {"AttributeKey": "EventName", "AttributeValue": "Decrypt"}])["Events"]
+    assert wait_for(lambda: len(decrypts()) == 1)  # the failed one is in the trail
+    assert last()["Operation"] == "Encrypt"
+
+    kms.decrypt(CiphertextBlob=blob, EncryptionContext={"a": "b"})
+    assert wait_for(lambda: last().get("Operation") == "Decrypt")
+    succeeded = [e for e in decrypts() if "errorCode" not in json.loads(e["CloudTrailEvent"])]
+    usage = last()
+    assert usage["CloudTrailEventId"] == succeeded[0]["EventId"]
+    assert usage["KmsRequestId"] == json.loads(succeeded[0]["CloudTrailEvent"])["requestID"]
+
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.get_key_last_usage(KeyId="11111111-2222-3333-4444-555555555555")
+    assert code(e) == "NotFoundException"

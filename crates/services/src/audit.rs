@@ -1,13 +1,28 @@
 //! Turns one API call into its CloudTrail event: the record `LookupEvents` returns as
-//! `CloudTrailEvent`, and the fields it filters on.
+//! `CloudTrailEvent`, and the fields it filters on; and reads the trail back for the
+//! services that answer from it ([`lookup`]).
 
 use std::borrow::Cow;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rampart_store::{AuditEvent, PreparedAuditEvent, write_canonical_json, write_json_string};
+use rampart_store::{
+    AuditEvent, AuditPage, AuditQuery, PreparedAuditEvent, write_canonical_json, write_json_string,
+};
 use serde_json::Value;
 
+use crate::call::Call;
 use crate::caller::Caller;
+use crate::error::ServiceError;
+
+/// One page of the trail, for a service that answers from it (a key's last use, an
+/// access key's, the services an entity last accessed).
+pub(crate) async fn lookup(call: &Call<'_>, query: AuditQuery) -> Result<AuditPage, ServiceError> {
+    call.plane
+        .store()
+        .lookup_audit(query)
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))
+}
 
 /// What CloudTrail records of one call. Parameters and response elements arrive
 /// already redacted of secrets.

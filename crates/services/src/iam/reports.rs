@@ -87,12 +87,7 @@ pub(super) async fn key_last_used(
     let mut query = AuditQuery::new(call.caller.account_id.clone());
     query.lookup = Some((LookupAttribute::AccessKeyId, key_id.to_owned()));
     query.max_results = 1;
-    let page = call
-        .plane
-        .store()
-        .lookup_audit(query)
-        .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let page = crate::audit::lookup(call, query).await?;
     Ok(page.events.into_iter().next().map(|stored| {
         let e = stored.event;
         let region = e.record["awsRegion"].as_str().unwrap_or("N/A").to_owned();
@@ -803,12 +798,7 @@ pub async fn generate_service_last_accessed(
     query.end = Some(call.now);
     let mut read = 0usize;
     loop {
-        let page = call
-            .plane
-            .store()
-            .lookup_audit(query.clone())
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let page = crate::audit::lookup(call, query.clone()).await?;
         read += page.events.len();
         for event in &page.events {
             let Some(entity) = event_entity(event) else {

@@ -102,6 +102,7 @@ pub async fn handle(
         "Verify" => crypto::verify(call, from_canonical(i)?),
         "GetPublicKey" => crypto::get_public_key(call, from_canonical(i)?),
         "DeriveSharedSecret" => crypto::derive_shared_secret(call, from_canonical(i)?),
+        "GetKeyLastUsage" => trail::last_usage(call, from_canonical(i)?).await,
         "GenerateMac" => crypto::generate_mac(call, from_canonical(i)?),
         "VerifyMac" => crypto::verify_mac(call, from_canonical(i)?),
         "CreateGrant" => grants::create(call, from_canonical(i)?),
