@@ -779,3 +779,18 @@ def test_key_last_usage_is_the_newest_successful_cryptographic_call(admin, kms):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         kms.get_key_last_usage(KeyId="11111111-2222-3333-4444-555555555555")
     assert code(e) == "NotFoundException"
+
+
+def test_a_plaintext_meant_for_a_nitro_enclave_is_never_returned(kms):
+    """rampart cannot check an attestation document: a call that names a Recipient is
+    refused rather than answered with the plaintext the caller asked to keep from itself."""
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    blob = kms.encrypt(KeyId=key, Plaintext=b"for the enclave")["CiphertextBlob"]
+    recipient = {"KeyEncryptionAlgorithm": "RSAES_OAEP_SHA_256", "AttestationDocument": b"\x84\x44"}
+    for call in (lambda: kms.decrypt(CiphertextBlob=blob, Recipient=recipient),
+                 lambda: kms.generate_data_key(KeyId=key, KeySpec="AES_256", Recipient=recipient),
+                 lambda: kms.generate_random(NumberOfBytes=32, Recipient=recipient)):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert code(e) == "UnsupportedOperationException"
+        assert "Plaintext" not in e.value.response

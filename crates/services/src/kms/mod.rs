@@ -58,6 +58,16 @@ pub async fn handle(
     call: &Call<'_>,
     input: serde_json::Value,
 ) -> Result<Outcome, ServiceError> {
+    if input.get("Recipient").is_some() {
+        // Decrypt, GenerateDataKey(Pair), GenerateRandom and DeriveSharedSecret for a
+        // Nitro enclave: AWS answers with the secret encrypted to the enclave's key and
+        // no plaintext. rampart cannot check an attestation document, and must not hand
+        // the plaintext to a caller who asked that only the enclave see it.
+        return Err(error(
+            "UnsupportedOperationException",
+            "rampart does not support Recipient (Nitro Enclaves attestation).",
+        ));
+    }
     let i = input;
     match operation {
         "CreateKey" => keys::create(call, from_canonical(i)?),
