@@ -341,3 +341,37 @@ def test_concurrent_attachments_and_tags_on_one_target_are_all_kept(org):
     assert set(policies) <= {p["Id"] for p in attached}
     tags = org.list_tags_for_resource(ResourceId=ou)["Tags"]
     assert sorted(t["Key"] for t in tags) == [f"t{i}" for i in range(8)]
+
+
+def test_trusted_access_for_aws_services(org):
+    assert org.list_aws_service_access_for_organization()["EnabledServicePrincipals"] == []
+    org.enable_aws_service_access(ServicePrincipal="guardduty.amazonaws.com")
+    org.enable_aws_service_access(ServicePrincipal="config.amazonaws.com")
+    org.enable_aws_service_access(ServicePrincipal="guardduty.amazonaws.com")  # again: no change
+    enabled = org.list_aws_service_access_for_organization()["EnabledServicePrincipals"]
+    assert [e["ServicePrincipal"] for e in enabled] == ["config.amazonaws.com", "guardduty.amazonaws.com"]
+    assert all(e["DateEnabled"] for e in enabled)
+    page = org.list_aws_service_access_for_organization(MaxResults=1)
+    assert len(page["EnabledServicePrincipals"]) == 1 and page["NextToken"]
+    org.disable_aws_service_access(ServicePrincipal="config.amazonaws.com")
+    org.disable_aws_service_access(ServicePrincipal="config.amazonaws.com")  # again: no change
+    enabled = org.list_aws_service_access_for_organization()["EnabledServicePrincipals"]
+    assert [e["ServicePrincipal"] for e in enabled] == ["guardduty.amazonaws.com"]
+    # Only the management account manages it.
+    member = create_account(org, "trusted")
+    member_org = assume_access_role(org, member, "organizations")
+    code, _ = error_of(member_org.enable_aws_service_access, ServicePrincipal="config.amazonaws.com")
+    assert code == "AccessDeniedException"
+
+
+def test_the_services_an_account_is_delegated_administrator_for(org):
+    member = create_account(org, "delegate")
+    code, _ = error_of(org.list_delegated_services_for_account, AccountId=member)
+    assert code == "AccountNotRegisteredException"
+    for service in ("securityhub.amazonaws.com", "guardduty.amazonaws.com"):
+        org.register_delegated_administrator(AccountId=member, ServicePrincipal=service)
+    services = org.list_delegated_services_for_account(AccountId=member)["DelegatedServices"]
+    assert [s["ServicePrincipal"] for s in services] == ["guardduty.amazonaws.com",
+                                                         "securityhub.amazonaws.com"]
+    code, _ = error_of(org.list_delegated_services_for_account, AccountId="999999999999")
+    assert code == "AccountNotFoundException"

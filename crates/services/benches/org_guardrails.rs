@@ -111,6 +111,7 @@ fn records() -> Vec<Mutation> {
         root_policies: level_policies(0, &mut out),
         root_tags: Vec::new(),
         delegated_administrators: Vec::new(),
+        service_access: Vec::new(),
     };
     out.push(put(records::ORGANIZATION, ORG, &org));
     let membership = |parent: &str, policies: Vec<String>| Membership {

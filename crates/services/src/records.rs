@@ -729,6 +729,9 @@ pub struct Organization {
     /// `(account id, service principal, registered at)` of delegated administrators.
     #[serde(default)]
     pub delegated_administrators: Vec<(String, String, i64)>,
+    /// `(service principal, enabled at)` of the services with trusted access.
+    #[serde(default)]
+    pub service_access: Vec<(String, i64)>,
 }
 
 /// An account's place in an organization.

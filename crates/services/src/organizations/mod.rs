@@ -10,10 +10,13 @@
 //!
 //! - `structure`: the organization, its root, accounts and OUs;
 //! - `policies`: policies, policy types, attachments and effective policies;
-//! - `handshakes`: invitations.
+//! - `handshakes`: invitations;
+//! - `service_access`: trusted access for AWS services, and the services an account is
+//!   a delegated administrator for.
 
 mod handshakes;
 mod policies;
+mod service_access;
 mod structure;
 
 use serde_json::{Value, json};
@@ -63,6 +66,12 @@ pub async fn handle(
             s::deregister_delegated_admin(call, from_canonical(i)?)
         }
         "ListDelegatedAdministrators" => s::list_delegated_admins(call, from_canonical(i)?),
+        "ListDelegatedServicesForAccount" => {
+            service_access::delegated_services(call, from_canonical(i)?)
+        }
+        "EnableAWSServiceAccess" => service_access::enable(call, from_canonical(i)?),
+        "DisableAWSServiceAccess" => service_access::disable(call, from_canonical(i)?),
+        "ListAWSServiceAccessForOrganization" => service_access::list(call, from_canonical(i)?),
         "TagResource" => s::tag_resource(call, from_canonical(i)?),
         "UntagResource" => s::untag_resource(call, from_canonical(i)?),
         "ListTagsForResource" => s::list_tags(call, from_canonical(i)?),

@@ -167,6 +167,7 @@ pub fn create_organization(
         root_policies: Vec::new(),
         root_tags: Vec::new(),
         delegated_administrators: Vec::new(),
+        service_access: Vec::new(),
     };
     account.membership = Some(Membership {
         organization_id: org.id.clone(),
@@ -992,7 +993,7 @@ fn access_role(account_id: &str, management: &str, name: &str, now: i64) -> Role
 }
 
 /// An outcome that stores the changed organization record.
-fn store_organization(view: &View, org: &Organization) -> Result<Outcome, ServiceError> {
+pub(super) fn store_organization(view: &View, org: &Organization) -> Result<Outcome, ServiceError> {
     Ok(Outcome::changed(vec![write_back(
         view,
         records::ORGANIZATION,
