@@ -362,6 +362,8 @@ def test_trusted_access_for_aws_services(org):
     member_org = assume_access_role(org, member, "organizations")
     code, _ = error_of(member_org.enable_aws_service_access, ServicePrincipal="config.amazonaws.com")
     assert code == "AccessDeniedException"
+    enabled = org.list_aws_service_access_for_organization()["EnabledServicePrincipals"]
+    assert [e["ServicePrincipal"] for e in enabled] == ["guardduty.amazonaws.com"]
 
 
 def test_the_services_an_account_is_delegated_administrator_for(org):

@@ -181,6 +181,26 @@ fn encryption_key<'v>(
     Ok(entry)
 }
 
+/// InvalidKeyUsage unless `algorithm` is one of the key's `supported` (`kind`:
+/// "Encryption", "Signing", "MAC", "Key agreement", as the message names it).
+fn check_algorithm(
+    entry: &KeyEntry,
+    supported: &[&str],
+    kind: &str,
+    algorithm: &str,
+) -> Result<(), ServiceError> {
+    if supported.contains(&algorithm) {
+        return Ok(());
+    }
+    Err(error(
+        "InvalidKeyUsageException",
+        format!(
+            "{kind} algorithm {algorithm} is not supported for key {}.",
+            entry.arn()
+        ),
+    ))
+}
+
 fn spec_of(entry: &KeyEntry) -> Result<Spec, ServiceError> {
     Spec::parse(&entry.key.key_spec)
         .ok_or_else(|| ServiceError::Internal("unknown stored key spec".to_owned()))
@@ -219,15 +239,12 @@ pub fn encrypt(call: &Call<'_>, input: EncryptInput) -> Result<Outcome, ServiceE
     let algorithm = input
         .encryption_algorithm
         .unwrap_or_else(|| "SYMMETRIC_DEFAULT".to_owned());
-    if !spec.encryption_algorithms().contains(&algorithm.as_str()) {
-        return Err(error(
-            "InvalidKeyUsageException",
-            format!(
-                "Encryption algorithm {algorithm} is not supported for key {}.",
-                entry.arn()
-            ),
-        ));
-    }
+    check_algorithm(
+        entry,
+        spec.encryption_algorithms(),
+        "Encryption",
+        &algorithm,
+    )?;
     dry_run(input.dry_run)?;
     let blob = match spec {
         Spec::Symmetric => seal(entry, &plaintext, &input.encryption_context)?,
@@ -596,19 +613,12 @@ fn signing<'v>(
     check_usable(entry, call.now.timestamp())?;
     check_usage(entry, "SIGN_VERIFY", operation)?;
     let spec = spec_of(entry)?;
-    if !spec
-        .signing_algorithms()
-        .contains(&input.signing_algorithm.as_str())
-    {
-        return Err(error(
-            "InvalidKeyUsageException",
-            format!(
-                "Signing algorithm {} is not supported for key {}.",
-                input.signing_algorithm,
-                entry.arn()
-            ),
-        ));
-    }
+    check_algorithm(
+        entry,
+        spec.signing_algorithms(),
+        "Signing",
+        &input.signing_algorithm,
+    )?;
     let message = unb64(&input.message)?;
     let is_digest = match input.message_type.as_deref() {
         None | Some("RAW") => false,
@@ -699,19 +709,12 @@ pub fn derive_shared_secret(call: &Call<'_>, input: DeriveInput) -> Result<Outco
     check_usable(entry, call.now.timestamp())?;
     check_usage(entry, "KEY_AGREEMENT", "DeriveSharedSecret")?;
     let spec = spec_of(entry)?;
-    if !spec
-        .key_agreement_algorithms()
-        .contains(&input.key_agreement_algorithm.as_str())
-    {
-        return Err(error(
-            "InvalidKeyUsageException",
-            format!(
-                "Key agreement algorithm {} is not supported for key {}.",
-                input.key_agreement_algorithm,
-                entry.arn()
-            ),
-        ));
-    }
+    check_algorithm(
+        entry,
+        spec.key_agreement_algorithms(),
+        "Key agreement",
+        &input.key_agreement_algorithm,
+    )?;
     let peer = unb64(&input.public_key)?;
     dry_run(input.dry_run)?;
     let secret = material::derive_shared_secret(spec, current_material(entry)?, &peer)?
@@ -750,19 +753,7 @@ fn mac_of(
     check_usable(entry, call.now.timestamp())?;
     check_usage(entry, "GENERATE_VERIFY_MAC", operation)?;
     let spec = spec_of(entry)?;
-    if !spec
-        .mac_algorithms()
-        .contains(&input.mac_algorithm.as_str())
-    {
-        return Err(error(
-            "InvalidKeyUsageException",
-            format!(
-                "MAC algorithm {} is not supported for key {}.",
-                input.mac_algorithm,
-                entry.arn()
-            ),
-        ));
-    }
+    check_algorithm(entry, spec.mac_algorithms(), "MAC", &input.mac_algorithm)?;
     let message = unb64(&input.message)?;
     dry_run(input.dry_run)?;
     let mac = material::mac(current_material(entry)?, &input.mac_algorithm, &message)?;

@@ -7,6 +7,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
+use super::structure::{ListInput, not_registered, store_organization};
 use super::{managed, member};
 use crate::call::{Call, Outcome};
 use crate::error::ServiceError;
@@ -16,13 +17,6 @@ use crate::paging::TokenPaging;
 #[serde(rename_all = "PascalCase")]
 pub struct ServicePrincipalInput {
     service_principal: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListInput {
-    #[serde(flatten)]
-    paging: TokenPaging,
 }
 
 #[derive(Deserialize)]
@@ -46,7 +40,7 @@ pub fn enable(call: &Call<'_>, input: ServicePrincipalInput) -> Result<Outcome, 
     }
     org.service_access
         .push((input.service_principal, call.now.timestamp()));
-    super::structure::store_organization(&view, &org)
+    store_organization(&view, &org)
 }
 
 /// Disables trusted access for a service; disabling one never enabled changes nothing.
@@ -59,7 +53,7 @@ pub fn disable(call: &Call<'_>, input: ServicePrincipalInput) -> Result<Outcome,
     if org.service_access.len() == before {
         return Ok(Outcome::output(json!({})));
     }
-    super::structure::store_organization(&view, &org)
+    store_organization(&view, &org)
 }
 
 pub fn list(call: &Call<'_>, input: ListInput) -> Result<Outcome, ServiceError> {
@@ -90,10 +84,7 @@ pub fn delegated_services(
         .filter(|(account, _, _)| *account == input.account_id)
         .collect();
     if services.is_empty() {
-        return Err(ServiceError::modeled(
-            "AccountNotRegisteredException",
-            "The provided account is not a registered delegated administrator for your organization.",
-        ));
+        return Err(not_registered());
     }
     services.sort_by(|a, b| a.1.cmp(&b.1));
     let page = input.paging.page(

@@ -68,7 +68,7 @@ pub struct AccountInput {
 #[serde(rename_all = "PascalCase")]
 pub struct ListInput {
     #[serde(flatten)]
-    paging: TokenPaging,
+    pub(super) paging: TokenPaging,
 }
 
 #[derive(Deserialize)]
@@ -754,12 +754,17 @@ pub fn deregister_delegated_admin(
     org.delegated_administrators
         .retain(|(a, s, _)| !(*a == input.account_id && *s == input.service_principal));
     if org.delegated_administrators.len() == before {
-        return Err(ServiceError::modeled(
-            "AccountNotRegisteredException",
-            "The provided account is not a registered delegated administrator for your organization.",
-        ));
+        return Err(not_registered());
     }
     store_organization(&view, &org)
+}
+
+/// AccountNotRegistered: the account is no delegated administrator (for that service).
+pub(super) fn not_registered() -> ServiceError {
+    ServiceError::modeled(
+        "AccountNotRegisteredException",
+        "The provided account is not a registered delegated administrator for your organization.",
+    )
 }
 
 pub fn list_delegated_admins(
