@@ -10,7 +10,7 @@ one line per measurement (with the vCPU time the hypervisor stole during it, and
 rampart its CPU time per call, and the load generator's, as bench/load does), then per operation the median of the
 rounds' ratios and each round's:
 
-    kms/<target>/<operation>-<round> requests_per_s=<x> p50_us=<x> p99_us=<x> errors=<n> steal_ms=<x> loadgen_cpu_us_per_call=<x> [cpu_us_per_call=<x> drain_s=<x>]
+    kms/<target>/<operation>-c<connections>-<round> requests_per_s=<x> p50_us=<x> p99_us=<x> errors=<n> steal_ms=<x> loadgen_cpu_us_per_call=<x> [cpu_us_per_call=<x> drain_s=<x>]
     kms/ratio/<operation> rampart_over_moto=<median> rounds=<r1>,<r2>,...
     kms/ceiling/<operation> noop_over_moto=<median> rounds=<r1>,<r2>,...
 
@@ -23,8 +23,10 @@ one that costs as much as N no-op requests reaches about ceiling / N.
 On a VM whose host takes its vCPUs away for seconds at a time (it happens here), one
 phase robbed of a second or two makes a single ratio say little; the median of rounds
 taken in turns holds up better. moto is single-threaded and closes every connection:
-its figure in a round is its best over 1 and 4 connections. The cost of the
-cryptography inside rampart is measured apart, by
+its figure in a round is its best over 1 and 4 connections, and rampart's its best over
+--connections and twice that. The same rule for both, two phases a round and the better
+one counts: with one phase for rampart against moto's best of two, a noisy machine
+favoured moto. The cost of the cryptography inside rampart is measured apart, by
 `cargo bench -p rampart-services --bench kms_crypto`.
 
 Run: python3 bench/kms/run.py [--seconds 5] [--connections 32] [--rounds 3]
@@ -90,6 +92,19 @@ def prepare(python, url, key, secret, work, name):
     return files
 
 
+def best_of(measure, concurrencies, name, round_):
+    """Measures at each concurrency in turn, reports each, and returns the best figures.
+    Both targets get the same rule (two phases a round, the better one counts), so that
+    neither's figure is the better of two draws while the other's is a single one."""
+    best = None
+    for connections in concurrencies:
+        figures = measure(connections)
+        load.report(f"{name}-c{connections}-{round_}", figures, prefix="kms")
+        if best is None or float(figures["requests_per_s"]) > float(best["requests_per_s"]):
+            best = figures
+    return best
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5)
@@ -127,17 +142,16 @@ def main():
         for operation in OPERATIONS:
             ratios, ceilings = [], []
             for round_ in range(1, args.rounds + 1):
-                peak = load.loadgen_ours(server.pid, ours[operation], args.seconds, args.connections)
-                load.report(f"rampart/{operation}-{round_}", peak, prefix="kms")
+                peak = best_of(
+                    lambda c: load.loadgen_ours(server.pid, ours[operation], args.seconds, c),
+                    (args.connections, 2 * args.connections), f"rampart/{operation}", round_)
                 noop_peak = load.loadgen_ours(server.pid, noop, args.seconds, args.connections)
-                load.report(f"rampart-health/{operation}-{round_}", noop_peak, prefix="kms")
-                best = None
-                for connections in (1, 4):
-                    figures = load.loadgen(theirs[operation], args.seconds, connections)
-                    load.report(f"moto/{operation}-c{connections}-{round_}", figures, prefix="kms")
-                    if best is None or float(figures["requests_per_s"]) > float(best["requests_per_s"]):
-                        best = figures
-                moto_rate = max(float(best["requests_per_s"]), 1e-9)
+                load.report(f"rampart-health/{operation}-c{args.connections}-{round_}", noop_peak,
+                            prefix="kms")
+                moto_peak = best_of(
+                    lambda c: load.loadgen(theirs[operation], args.seconds, c),
+                    (1, 4), f"moto/{operation}", round_)
+                moto_rate = max(float(moto_peak["requests_per_s"]), 1e-9)
                 ratios.append(float(peak["requests_per_s"]) / moto_rate)
                 ceilings.append(float(noop_peak["requests_per_s"]) / moto_rate)
             for name, values in (("ratio", ratios), ("ceiling", ceilings)):

@@ -122,6 +122,10 @@ def loadgen(request_file, seconds, connections, rate=None):
             "--connections", str(connections)]
     if rate:
         args += ["--rate", str(rate)]
+    else:
+        # Closed loop: the load generator takes only the CPU time the server leaves idle
+        # (loadgen's module documentation says why).
+        args.append("--idle-priority")
     stolen = steal_ms()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()

@@ -6,7 +6,13 @@
 //! The request is serialized once and its bytes are written as they are; responses are
 //! parsed with `httparse` and read to the end of their body (Content-Length). A load
 //! generator that shares the machine with the server it measures should take as little
-//! of it as it can: this one runs on one thread.
+//! of it as it can: this one runs on one thread, and with `--idle-priority` (for
+//! closed-loop runs) at Linux's `SCHED_IDLE` policy, so that it only gets CPU time the
+//! server leaves idle. At the normal policy its wake-ups preempt the server's threads
+//! (about one every two calls against a KMS phase on two vCPUs, each a context switch
+//! between two processes): the server then pays for sharing its machine with its own
+//! client, which a server with clients elsewhere does not. Not for `--rate`: there the
+//! load generator's timing is what is measured, and it must run when a send is due.
 //!
 //! At a rate, a pacer thread hands out send times evenly spaced (to within a fifth of a
 //! millisecond) round-robin over the connections, and a call's latency counts from its
@@ -46,6 +52,9 @@ struct Args {
     /// Where to write the calls slower than 2 ms (see the module documentation).
     #[arg(long)]
     slow_log: Option<std::path::PathBuf>,
+    /// Run at the `SCHED_IDLE` policy (see the module documentation); closed loop only.
+    #[arg(long, conflicts_with = "rate")]
+    idle_priority: bool,
 }
 
 #[derive(serde::Deserialize)]
@@ -68,6 +77,9 @@ const SLOW: Duration = Duration::from_millis(2);
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.idle_priority {
+        run_at_idle_priority().context("setting the SCHED_IDLE policy")?;
+    }
     let recorded: RecordedRequest = serde_json::from_slice(
         &std::fs::read(&args.request)
             .with_context(|| format!("reading {}", args.request.display()))?,
@@ -150,6 +162,17 @@ async fn main() -> anyhow::Result<()> {
         percentile(0.99)
     );
     Ok(())
+}
+
+/// Moves the calling thread (the only one: the runtime is current-thread) to `SCHED_IDLE`.
+fn run_at_idle_priority() -> std::io::Result<()> {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: a system call on the calling thread (pid 0) with a valid parameter.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 fn micros(d: Duration) -> u32 {
