@@ -15,6 +15,7 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
+use std::ops::Range;
 
 use crate::{Store, StoreError};
 
@@ -69,8 +70,10 @@ impl AuditEvent {
         out
     }
 
-    /// The canonical bytes up to (not including) the record and the closing `]`.
-    fn write_canonical_prefix(&self, out: &mut Vec<u8>) {
+    /// The canonical bytes up to (not including) the record and the closing `]`. Returns
+    /// where in `out` the resources array is (`[[type, name], ...]`, as serde_json writes
+    /// it: what `audit_events.resources` keeps).
+    fn write_canonical_prefix(&self, out: &mut Vec<u8>) -> Range<usize> {
         out.extend_from_slice(b"[1,");
         write_json_str(out, &self.event_id);
         out.push(b',');
@@ -87,10 +90,12 @@ impl AuditEvent {
             }
         }
         out.extend_from_slice(if self.read_only {
-            b",true,["
+            b",true,"
         } else {
-            b",false,["
+            b",false,"
         });
+        let resources_start = out.len();
+        out.push(b'[');
         for (i, (t, n)) in self.resources.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
@@ -101,22 +106,15 @@ impl AuditEvent {
             write_json_str(out, n);
             out.push(b']');
         }
-        out.extend_from_slice(b"],");
+        out.push(b']');
+        let resources = resources_start..out.len();
+        out.push(b',');
+        resources
     }
 
     /// `record` as canonical JSON text (sorted keys, no whitespace): what the store keeps.
     pub fn record_text(&self) -> String {
         canonical_json(&self.record)
-    }
-
-    /// `resources` as JSON text: what the store keeps.
-    pub(crate) fn resources_text(&self) -> String {
-        let pairs: Vec<[&str; 2]> = self
-            .resources
-            .iter()
-            .map(|(t, n)| [t.as_str(), n.as_str()])
-            .collect();
-        serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".to_owned())
     }
 
     /// Truncates `event_time` to what the store keeps (microseconds).
@@ -132,31 +130,76 @@ impl AuditEvent {
 ///
 /// [`AuditWriter`](crate::AuditWriter) renders events on the recording thread, so its queue
 /// holds compact text (its byte bound counts [`PreparedAuditEvent::size`]) and the writer's
-/// transaction only hashes and inserts. Invariant: `canonical[record_start..len - 1]` is the
-/// canonical JSON of the record (the canonical array ends with `]`).
+/// transaction only hashes and inserts. Everything is in one buffer (the writer's thread
+/// frees what a request's thread allocated, and each such block costs the allocating
+/// thread a cache miss when it reuses it): the canonical bytes, then the columns' text.
+/// Invariants: `buf[..canonical_end]` is the canonical bytes, `buf[record_start..
+/// canonical_end - 1]` the record's canonical JSON (the canonical array ends with `]`),
+/// `resources_text` the canonical bytes' resources array, and every other range the text
+/// of its field, appended after the canonical bytes; all are UTF-8 and on character
+/// boundaries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreparedAuditEvent {
-    pub(crate) event_id: String,
-    pub(crate) event_time: i64,
-    pub(crate) account_id: String,
-    pub(crate) event_name: String,
-    pub(crate) event_source: String,
-    pub(crate) username: Option<String>,
-    pub(crate) access_key_id: Option<String>,
-    pub(crate) read_only: bool,
-    pub(crate) resources: Vec<(String, String)>,
-    pub(crate) resources_text: String,
-    canonical: Vec<u8>,
+    buf: Vec<u8>,
+    canonical_end: usize,
     record_start: usize,
+    resources_text: Range<usize>,
+    event_id: Range<usize>,
+    account_id: Range<usize>,
+    event_name: Range<usize>,
+    event_source: Range<usize>,
+    username: Option<Range<usize>>,
+    access_key_id: Option<Range<usize>>,
+    /// `(ResourceType, ResourceName)` ranges.
+    resources: Vec<(Range<usize>, Range<usize>)>,
+    pub(crate) event_time: i64,
+    pub(crate) read_only: bool,
 }
 
 impl PreparedAuditEvent {
+    fn text(&self, range: &Range<usize>) -> &str {
+        std::str::from_utf8(&self.buf[range.clone()]).unwrap_or_default()
+    }
+
     /// The record as canonical JSON text (what `audit_events.record` keeps).
     pub(crate) fn record_text(&self) -> &str {
-        // Only valid UTF-8 is written into `canonical`, and the range is between two
-        // ASCII bytes (`,` and the final `]`), hence on character boundaries.
-        std::str::from_utf8(&self.canonical[self.record_start..self.canonical.len() - 1])
-            .unwrap_or_default()
+        self.text(&(self.record_start..self.canonical_end - 1))
+    }
+
+    /// `resources` as JSON text (what `audit_events.resources` keeps).
+    pub(crate) fn resources_text(&self) -> &str {
+        self.text(&self.resources_text)
+    }
+
+    pub(crate) fn event_id(&self) -> &str {
+        self.text(&self.event_id)
+    }
+
+    pub(crate) fn account_id(&self) -> &str {
+        self.text(&self.account_id)
+    }
+
+    pub(crate) fn event_name(&self) -> &str {
+        self.text(&self.event_name)
+    }
+
+    pub(crate) fn event_source(&self) -> &str {
+        self.text(&self.event_source)
+    }
+
+    pub(crate) fn username(&self) -> Option<&str> {
+        self.username.as_ref().map(|r| self.text(r))
+    }
+
+    pub(crate) fn access_key_id(&self) -> Option<&str> {
+        self.access_key_id.as_ref().map(|r| self.text(r))
+    }
+
+    /// The `(ResourceType, ResourceName)` pairs.
+    pub(crate) fn resources(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.resources
+            .iter()
+            .map(|(t, n)| (self.text(t), self.text(n)))
     }
 
     /// `SHA-256(prev || seq || canonical bytes)`.
@@ -164,26 +207,15 @@ impl PreparedAuditEvent {
         let mut h = Sha256::new();
         h.update(prev);
         h.update(seq.to_be_bytes());
-        h.update(&self.canonical);
+        h.update(&self.buf[..self.canonical_end]);
         h.finalize().into()
     }
 
     /// Approximate heap bytes held (for the writer queue's byte bound).
     pub fn size(&self) -> usize {
         std::mem::size_of::<Self>()
-            + self.canonical.len()
-            + self.resources_text.len()
-            + self.event_id.len()
-            + self.account_id.len()
-            + self.event_name.len()
-            + self.event_source.len()
-            + self.username.as_ref().map_or(0, String::len)
-            + self.access_key_id.as_ref().map_or(0, String::len)
-            + self
-                .resources
-                .iter()
-                .map(|(t, n)| t.len() + n.len() + 48)
-                .sum::<usize>()
+            + self.buf.capacity()
+            + self.resources.capacity() * std::mem::size_of::<(Range<usize>, Range<usize>)>()
     }
 }
 
@@ -210,18 +242,20 @@ impl PreparedAuditEvent {
     /// The event back as an [`AuditEvent`], its record parsed (time truncated to the
     /// microsecond, as stored).
     pub fn into_event(self) -> AuditEvent {
-        let record = self.record();
         AuditEvent {
-            event_id: self.event_id,
+            event_id: self.event_id().to_owned(),
             event_time: DateTime::from_timestamp_micros(self.event_time).unwrap_or_default(),
-            account_id: self.account_id,
-            event_name: self.event_name,
-            event_source: self.event_source,
-            username: self.username,
-            access_key_id: self.access_key_id,
+            account_id: self.account_id().to_owned(),
+            event_name: self.event_name().to_owned(),
+            event_source: self.event_source().to_owned(),
+            username: self.username().map(str::to_owned),
+            access_key_id: self.access_key_id().map(str::to_owned),
             read_only: self.read_only,
-            resources: self.resources,
-            record,
+            resources: self
+                .resources()
+                .map(|(t, n)| (t.to_owned(), n.to_owned()))
+                .collect(),
+            record: self.record(),
         }
     }
 
@@ -232,24 +266,42 @@ impl PreparedAuditEvent {
 
     fn build(mut e: AuditEvent, write_record: impl FnOnce(&mut Vec<u8>)) -> Self {
         e.normalize_time();
-        let mut canonical = Vec::with_capacity(1024);
-        e.write_canonical_prefix(&mut canonical);
-        let record_start = canonical.len();
-        write_record(&mut canonical);
-        canonical.push(b']');
+        let mut buf = Vec::with_capacity(2048);
+        let resources_text = e.write_canonical_prefix(&mut buf);
+        let record_start = buf.len();
+        write_record(&mut buf);
+        buf.push(b']');
+        let canonical_end = buf.len();
+        let mut append = |s: &str| {
+            let start = buf.len();
+            buf.extend_from_slice(s.as_bytes());
+            start..buf.len()
+        };
+        let event_id = append(&e.event_id);
+        let account_id = append(&e.account_id);
+        let event_name = append(&e.event_name);
+        let event_source = append(&e.event_source);
+        let username = e.username.as_deref().map(&mut append);
+        let access_key_id = e.access_key_id.as_deref().map(&mut append);
+        let resources = e
+            .resources
+            .iter()
+            .map(|(t, n)| (append(t), append(n)))
+            .collect();
         PreparedAuditEvent {
-            event_time: e.event_time_micros(),
-            resources_text: e.resources_text(),
-            event_id: e.event_id,
-            account_id: e.account_id,
-            event_name: e.event_name,
-            event_source: e.event_source,
-            username: e.username,
-            access_key_id: e.access_key_id,
-            read_only: e.read_only,
-            resources: e.resources,
-            canonical,
+            buf,
+            canonical_end,
             record_start,
+            resources_text,
+            event_id,
+            account_id,
+            event_name,
+            event_source,
+            username,
+            access_key_id,
+            resources,
+            event_time: e.event_time_micros(),
+            read_only: e.read_only,
         }
     }
 }
@@ -888,12 +940,46 @@ mod tests {
             );
             assert_eq!(p.record_text(), r.event.record_text());
             assert_eq!(p.event_time, r.event.event_time_micros());
-            assert_eq!(p.resources_text, r.event.resources_text());
             assert!(p.size() > p.record_text().len());
         }
         // A malformed head digest (a hand-edited row) links to something else.
         let odd = crate::common::link(0, "not hex", &prepared);
         assert_ne!(odd[0].digest, links[0].digest);
+    }
+
+    #[test]
+    fn prepared_events_keep_every_column() {
+        let mut odd = event("Odd");
+        odd.event_id = "id \"quoted\" \\ é".into();
+        odd.username = None;
+        odd.access_key_id = Some("AKIA\u{1}".into());
+        odd.read_only = true;
+        odd.resources = vec![
+            (
+                "AWS::KMS::Key".into(),
+                "arn:aws:kms:us-east-1:1:key/\"k\"".into(),
+            ),
+            ("AWS::IAM::Role".into(), "r\nole".into()),
+        ];
+        let mut none = event("None");
+        none.resources.clear();
+        for e in [event("CreateUser"), odd, none] {
+            let prepared = PreparedAuditEvent::from(e.clone());
+            let pairs: Vec<[&str; 2]> = e
+                .resources
+                .iter()
+                .map(|(t, n)| [t.as_str(), n.as_str()])
+                .collect();
+            assert_eq!(
+                prepared.resources_text(),
+                serde_json::to_string(&pairs).unwrap()
+            );
+            assert_eq!(prepared.event_id(), e.event_id);
+            assert_eq!(prepared.access_key_id(), e.access_key_id.as_deref());
+            let mut expected = e;
+            expected.normalize_time();
+            assert_eq!(prepared.into_event(), expected);
+        }
     }
 
     #[test]

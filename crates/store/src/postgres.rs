@@ -334,15 +334,15 @@ async fn append_audit_tx(
     let digests: Vec<&str> = links.iter().map(|l| l.digest.as_str()).collect();
     let (times, read_only) = (column!(e => e.event_time), column!(e => e.read_only));
     let (ids, accounts, names, sources) = (
-        column!(e => e.event_id.as_str()),
-        column!(e => e.account_id.as_str()),
-        column!(e => e.event_name.as_str()),
-        column!(e => e.event_source.as_str()),
+        column!(e => e.event_id()),
+        column!(e => e.account_id()),
+        column!(e => e.event_name()),
+        column!(e => e.event_source()),
     );
     let (users, keys, resources, records) = (
-        column!(e => e.username.as_deref()),
-        column!(e => e.access_key_id.as_deref()),
-        column!(e => e.resources_text.as_str()),
+        column!(e => e.username()),
+        column!(e => e.access_key_id()),
+        column!(e => e.resources_text()),
         column!(e => e.record_text()),
     );
     let insert = tx
@@ -364,10 +364,10 @@ async fn append_audit_tx(
     .await?;
     let (mut r_seqs, mut r_types, mut r_names) = (Vec::new(), Vec::new(), Vec::new());
     for (e, l) in events.iter().zip(&links) {
-        for (t, n) in &e.resources {
+        for (t, n) in e.resources() {
             r_seqs.push(l.seq);
-            r_types.push(t.as_str());
-            r_names.push(n.as_str());
+            r_types.push(t);
+            r_names.push(n);
         }
     }
     if !r_seqs.is_empty() {

@@ -291,20 +291,20 @@ fn append_audit_tx(
     for (e, l) in events.iter().zip(link(head_seq, &head_digest, events)) {
         insert.execute(params![
             l.seq,
-            e.event_id,
+            e.event_id(),
             e.event_time,
-            e.account_id,
-            e.event_name,
-            e.event_source,
-            e.username,
-            e.access_key_id,
+            e.account_id(),
+            e.event_name(),
+            e.event_source(),
+            e.username(),
+            e.access_key_id(),
             e.read_only,
-            e.resources_text,
+            e.resources_text(),
             e.record_text(),
             l.prev_digest,
             l.digest
         ])?;
-        for (t, n) in &e.resources {
+        for (t, n) in e.resources() {
             insert_resource.execute(params![l.seq, t, n])?;
         }
     }
