@@ -267,6 +267,60 @@ fn query_all<T>(
     Ok(out)
 }
 
+/// Rows per multi-row `INSERT` of the audit append. SQLite finishes a statement at a cost
+/// of a few thousand instructions, more than what inserting one event's row itself
+/// takes; a batch goes in statements of this many rows, and its rest a row at a time.
+const AUDIT_ROWS_PER_INSERT: usize = 32;
+
+const AUDIT_EVENT_COLUMNS: &str = "audit_events (seq, event_id, event_time, account_id, \
+    event_name, event_source, username, access_key_id, read_only, resources, record, \
+    prev_digest, digest)";
+const AUDIT_RESOURCE_COLUMNS: &str = "audit_resources (seq, resource_type, resource_name)";
+
+/// `INSERT INTO <table (columns)> VALUES (?, ...), ...` for `rows` rows of `columns` values.
+fn insert_sql(table: &str, columns: usize, rows: usize) -> String {
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    format!("INSERT INTO {table} VALUES {}", vec![row; rows].join(", "))
+}
+
+static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| insert_sql(AUDIT_EVENT_COLUMNS, 13, 1));
+static INSERT_EVENTS: LazyLock<String> =
+    LazyLock::new(|| insert_sql(AUDIT_EVENT_COLUMNS, 13, AUDIT_ROWS_PER_INSERT));
+static INSERT_RESOURCE: LazyLock<String> =
+    LazyLock::new(|| insert_sql(AUDIT_RESOURCE_COLUMNS, 3, 1));
+static INSERT_RESOURCES: LazyLock<String> =
+    LazyLock::new(|| insert_sql(AUDIT_RESOURCE_COLUMNS, 3, AUDIT_ROWS_PER_INSERT));
+
+/// Inserts `rows`, `columns` values each, with `many` (`AUDIT_ROWS_PER_INSERT` rows a
+/// statement) and the rest with `one`; `bind(stmt, first, row)` binds a row's values to
+/// the parameters from `first` (1-based) on.
+fn insert_rows<T>(
+    tx: &rusqlite::Transaction<'_>,
+    (one, many): (&str, &str),
+    columns: usize,
+    rows: &[T],
+    bind: impl Fn(&mut rusqlite::Statement<'_>, usize, &T) -> rusqlite::Result<()>,
+) -> Result<(), StoreError> {
+    let mut chunks = rows.chunks_exact(AUDIT_ROWS_PER_INSERT);
+    if chunks.len() > 0 {
+        let mut stmt = tx.prepare_cached(many)?;
+        for chunk in &mut chunks {
+            for (i, row) in chunk.iter().enumerate() {
+                bind(&mut stmt, 1 + i * columns, row)?;
+            }
+            stmt.raw_execute()?;
+        }
+    }
+    if !chunks.remainder().is_empty() {
+        let mut stmt = tx.prepare_cached(one)?;
+        for row in chunks.remainder() {
+            bind(&mut stmt, 1, row)?;
+            stmt.raw_execute()?;
+        }
+    }
+    Ok(())
+}
+
 /// Appends `events` to the chain inside the write transaction `tx`.
 fn append_audit_tx(
     tx: &rusqlite::Transaction<'_>,
@@ -280,35 +334,45 @@ fn append_audit_tx(
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
         .unwrap_or((0, GENESIS_DIGEST.to_owned()));
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO audit_events (seq, event_id, event_time, account_id, event_name, \
-         event_source, username, access_key_id, read_only, resources, record, prev_digest, digest) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    let links = link(head_seq, &head_digest, events);
+    let rows: Vec<_> = events.iter().zip(&links).collect();
+    insert_rows(
+        tx,
+        (&INSERT_EVENT, &INSERT_EVENTS),
+        13,
+        &rows,
+        |stmt, first, (e, l)| {
+            stmt.raw_bind_parameter(first, l.seq)?;
+            stmt.raw_bind_parameter(first + 1, e.event_id())?;
+            stmt.raw_bind_parameter(first + 2, e.event_time)?;
+            stmt.raw_bind_parameter(first + 3, e.account_id())?;
+            stmt.raw_bind_parameter(first + 4, e.event_name())?;
+            stmt.raw_bind_parameter(first + 5, e.event_source())?;
+            stmt.raw_bind_parameter(first + 6, e.username())?;
+            stmt.raw_bind_parameter(first + 7, e.access_key_id())?;
+            stmt.raw_bind_parameter(first + 8, e.read_only)?;
+            stmt.raw_bind_parameter(first + 9, e.resources_text())?;
+            stmt.raw_bind_parameter(first + 10, e.record_text())?;
+            stmt.raw_bind_parameter(first + 11, &l.prev_digest)?;
+            stmt.raw_bind_parameter(first + 12, &l.digest)
+        },
     )?;
-    let mut insert_resource = tx.prepare_cached(
-        "INSERT INTO audit_resources (seq, resource_type, resource_name) VALUES (?1, ?2, ?3)",
-    )?;
-    for (e, l) in events.iter().zip(link(head_seq, &head_digest, events)) {
-        insert.execute(params![
-            l.seq,
-            e.event_id(),
-            e.event_time,
-            e.account_id(),
-            e.event_name(),
-            e.event_source(),
-            e.username(),
-            e.access_key_id(),
-            e.read_only,
-            e.resources_text(),
-            e.record_text(),
-            l.prev_digest,
-            l.digest
-        ])?;
-        for (t, n) in e.resources() {
-            insert_resource.execute(params![l.seq, t, n])?;
-        }
-    }
-    Ok(())
+    let resources: Vec<(i64, &str, &str)> = events
+        .iter()
+        .zip(&links)
+        .flat_map(|(e, l)| e.resources().map(move |(t, n)| (l.seq, t, n)))
+        .collect();
+    insert_rows(
+        tx,
+        (&INSERT_RESOURCE, &INSERT_RESOURCES),
+        3,
+        &resources,
+        |stmt, first, (seq, t, n)| {
+            stmt.raw_bind_parameter(first, seq)?;
+            stmt.raw_bind_parameter(first + 1, t)?;
+            stmt.raw_bind_parameter(first + 2, n)
+        },
+    )
 }
 
 fn commit_batch(conn: &mut Connection, batch: Batch) -> Result<Vec<Change>, StoreError> {

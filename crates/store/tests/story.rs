@@ -642,6 +642,19 @@ async fn audit_writer_group_commits_and_flushes(db: &Db) {
     let report = verify_audit_chain(store.as_ref()).await.unwrap();
     assert!(report.is_intact(), "{report}");
     assert_eq!(report.head_seq, 501);
+    // Batches go in multi-row statements and their rest a row at a time: every event's
+    // resource is found, wherever in its batch it was.
+    for n in [0, 31, 32, 137, 499, 500] {
+        let mut q = AuditQuery::new("111111111111");
+        q.lookup = Some((LookupAttribute::ResourceName, format!("u{n}")));
+        let page = store.lookup_audit(q).await.unwrap();
+        let found: Vec<_> = page
+            .events
+            .iter()
+            .map(|e| e.event.record["n"].as_i64())
+            .collect();
+        assert_eq!(found, [Some(n)], "resource u{n}");
+    }
 }
 
 /// Writes a chain of 5 events (by commit and by append), checks it verifies.
