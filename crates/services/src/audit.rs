@@ -219,13 +219,20 @@ impl Record {
         Record { out, first: true }
     }
 
-    fn key(&mut self, key: &str) -> &mut Self {
+    /// Starts the member `key`: one of the record's own key names, which need no escaping
+    /// (written as they are, without the escape check a value gets).
+    fn key(&mut self, key: &'static str) -> &mut Self {
+        debug_assert!(
+            !key.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\'),
+            "{key} needs escaping"
+        );
         if !self.first {
             self.out.push(b',');
         }
         self.first = false;
-        write_json_string(&mut self.out, key);
-        self.out.push(b':');
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
         self
     }
 
