@@ -168,16 +168,17 @@ fn dry_run(dry_run: Option<bool>) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// The symmetric key `key_ref` names, ready for `operation`.
-fn encryption_key<'v>(
+/// The key `key_ref` names, usable now and of key usage `usage`, for `operation`.
+fn usable_key<'v>(
     view: &'v crate::view::View,
     call: &Call<'_>,
     key_ref: &str,
+    usage: &str,
     operation: &str,
 ) -> Result<&'v KeyEntry, ServiceError> {
     let entry = resolve(view, call, key_ref)?;
     check_usable(entry, call.now.timestamp())?;
-    check_usage(entry, "ENCRYPT_DECRYPT", operation)?;
+    check_usage(entry, usage, operation)?;
     Ok(entry)
 }
 
@@ -231,9 +232,7 @@ pub struct EncryptInput {
 
 pub fn encrypt(call: &Call<'_>, input: EncryptInput) -> Result<Outcome, ServiceError> {
     let view = call.plane.view();
-    let entry = resolve(&view, call, &input.key_id)?;
-    check_usable(entry, call.now.timestamp())?;
-    check_usage(entry, "ENCRYPT_DECRYPT", "Encrypt")?;
+    let entry = usable_key(&view, call, &input.key_id, "ENCRYPT_DECRYPT", "Encrypt")?;
     let plaintext = Zeroizing::new(unb64(&input.plaintext)?);
     let spec = spec_of(entry)?;
     let algorithm = input
@@ -304,7 +303,7 @@ fn decrypt_blob<'v>(
         let key_ref = key_ref.ok_or_else(|| {
             ServiceError::Validation("KeyId is required for asymmetric decryption.".to_owned())
         })?;
-        let entry = encryption_key(view, call, key_ref, operation)?;
+        let entry = usable_key(view, call, key_ref, "ENCRYPT_DECRYPT", operation)?;
         let spec = spec_of(entry)?;
         if !spec.encryption_algorithms().contains(&algorithm) || spec == Spec::Symmetric {
             return Err(error(
@@ -390,7 +389,13 @@ pub fn re_encrypt(
     input: ReEncryptInput,
 ) -> Result<Outcome, ServiceError> {
     let view = call.plane.view();
-    let destination = encryption_key(&view, call, &input.destination_key_id, "ReEncrypt")?;
+    let destination = usable_key(
+        &view,
+        call,
+        &input.destination_key_id,
+        "ENCRYPT_DECRYPT",
+        "ReEncrypt",
+    )?;
     // kms:ReEncryptFrom on the source was asked before the handler; the destination
     // needs kms:ReEncryptTo, with the destination's encryption context.
     let mut to_input = raw.clone();
@@ -463,7 +468,7 @@ pub fn generate_data_key(
     } else {
         "GenerateDataKeyWithoutPlaintext"
     };
-    let entry = encryption_key(&view, call, &input.key_id, operation)?;
+    let entry = usable_key(&view, call, &input.key_id, "ENCRYPT_DECRYPT", operation)?;
     if entry.key.key_spec != "SYMMETRIC_DEFAULT" {
         return Err(error(
             "InvalidKeyUsageException",
@@ -526,7 +531,7 @@ pub fn generate_data_key_pair(
     };
     let spec = {
         let view = call.plane.view();
-        let entry = encryption_key(&view, call, &input.key_id, operation)?;
+        let entry = usable_key(&view, call, &input.key_id, "ENCRYPT_DECRYPT", operation)?;
         if entry.key.key_spec != "SYMMETRIC_DEFAULT" {
             return Err(error(
                 "InvalidKeyUsageException",
@@ -549,7 +554,7 @@ pub fn generate_data_key_pair(
     let public = material::public_key_der(spec, &private)?;
     let view = call.plane.view();
     // The key once more, as it is now: it may have been disabled meanwhile.
-    let entry = encryption_key(&view, call, &input.key_id, operation)?;
+    let entry = usable_key(&view, call, &input.key_id, "ENCRYPT_DECRYPT", operation)?;
     let blob = seal(entry, &private, &input.encryption_context)?;
     let mut out = json!({
         "PrivateKeyCiphertextBlob": b64(&blob),
@@ -609,9 +614,7 @@ fn signing<'v>(
     input: &SignInput,
     operation: &str,
 ) -> Result<(&'v KeyEntry, Spec, Vec<u8>), ServiceError> {
-    let entry = resolve(view, call, &input.key_id)?;
-    check_usable(entry, call.now.timestamp())?;
-    check_usage(entry, "SIGN_VERIFY", operation)?;
+    let entry = usable_key(view, call, &input.key_id, "SIGN_VERIFY", operation)?;
     let spec = spec_of(entry)?;
     check_algorithm(
         entry,
@@ -705,9 +708,13 @@ pub struct DeriveInput {
 /// DeriveSharedSecret: ECDH between the key's private key and the peer's public key.
 pub fn derive_shared_secret(call: &Call<'_>, input: DeriveInput) -> Result<Outcome, ServiceError> {
     let view = call.plane.view();
-    let entry = resolve(&view, call, &input.key_id)?;
-    check_usable(entry, call.now.timestamp())?;
-    check_usage(entry, "KEY_AGREEMENT", "DeriveSharedSecret")?;
+    let entry = usable_key(
+        &view,
+        call,
+        &input.key_id,
+        "KEY_AGREEMENT",
+        "DeriveSharedSecret",
+    )?;
     let spec = spec_of(entry)?;
     check_algorithm(
         entry,
@@ -749,9 +756,7 @@ fn mac_of(
     operation: &str,
 ) -> Result<(String, Vec<u8>), ServiceError> {
     let view = call.plane.view();
-    let entry = resolve(&view, call, &input.key_id)?;
-    check_usable(entry, call.now.timestamp())?;
-    check_usage(entry, "GENERATE_VERIFY_MAC", operation)?;
+    let entry = usable_key(&view, call, &input.key_id, "GENERATE_VERIFY_MAC", operation)?;
     let spec = spec_of(entry)?;
     check_algorithm(entry, spec.mac_algorithms(), "MAC", &input.mac_algorithm)?;
     let message = unb64(&input.message)?;
