@@ -123,6 +123,11 @@ impl SqliteStore {
             migrate(&mut writer)?;
             writer.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
             writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+            // The audit append's multi-row INSERTs name their seq, so each keeps a
+            // statement journal of the pages it changes that the transaction had already
+            // changed: in memory, not in a temporary file written a page at a time (which
+            // took as many `pwrite`s as the WAL itself).
+            writer.pragma_update(None, "temp_store", "MEMORY")?;
             let checkpoint = spawn_checkpointer(&path)?;
             let canonical = std::fs::canonicalize(&path).map_err(|source| StoreError::Io {
                 path: path.clone(),
