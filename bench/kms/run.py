@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """KMS through the HTTP API: Encrypt, Decrypt and GenerateDataKey of 1 KiB against a
-release `rampart serve` and against moto's server, in the same run.
+release `rampart serve` and against moto's server, in the same run (the profile-guided
+build of scripts/build-release; `--plain` measures `cargo build --release`'s).
 
 For each target the script creates a symmetric key (boto3), encrypts 1 KiB once to have
 a ciphertext for Decrypt, signs one json 1.1 request per operation with botocore (valid
@@ -29,7 +30,7 @@ one counts: with one phase for rampart against moto's best of two, a noisy machi
 favoured moto. The cost of the cryptography inside rampart is measured apart, by
 `cargo bench -p rampart-services --bench kms_crypto`.
 
-Run: python3 bench/kms/run.py [--seconds 5] [--connections 32] [--rounds 3]
+Run: python3 bench/kms/run.py [--seconds 5] [--connections 32] [--rounds 3] [--plain]
 (installs moto[server] into .venv-bench on first use, as bench/load does).
 """
 
@@ -110,15 +111,15 @@ def main():
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
+    load.add_build_argument(parser)
     args = parser.parse_args()
 
-    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "rampart", "-p", "rampart-bench-load"],
-                   cwd=load.REPO, check=True)
+    rampart = load.build(args.plain)
+    print(f"kms/build={'plain' if args.plain else 'pgo'}", flush=True)
     python = load.bench_python()
     work = pathlib.Path(tempfile.mkdtemp(prefix="rampart-kms-bench-"))
     env = dict(load.os.environ, AWS_CONFIG_FILE=str(work / "config"),
                AWS_SHARED_CREDENTIALS_FILE=str(work / "credentials"), RUST_LOG="warn")
-    rampart = str(load.TARGET / "release" / "rampart")
     subprocess.run([rampart, "init", "--data-dir", str(work / "data")], env=env, check=True,
                    capture_output=True)
     creds = configparser.ConfigParser()

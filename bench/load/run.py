@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """The load benchmark of issue 3: rampart against moto's server, in the same run.
 
-Starts a release `rampart serve` (timing its start-up and reading its idle resident
-memory) and `moto_server`, signs one STS GetCallerIdentity POST for each with botocore
-(valid for SigV4's 15-minute window), replays it with `loadgen` over keep-alive
-connections, and prints one line per measurement and the ratio:
+Starts the release `rampart serve` (the profile-guided build of scripts/build-release;
+`--plain` measures `cargo build --release`'s instead), timing its start-up and reading
+its idle resident memory, and `moto_server`, signs one STS GetCallerIdentity POST for
+each with botocore (valid for SigV4's 15-minute window), replays it with `loadgen` over
+keep-alive connections, and prints one line per measurement and the ratio:
 
     load/<target>/<mode> requests_per_s=<x> p50_us=<x> p99_us=<x> errors=<n> steal_ms=<x> loadgen_cpu_us_per_call=<x> [cpu_us_per_call=<x> drain_s=<x>]
     load/ratio rampart_over_moto=<x>
@@ -28,7 +29,7 @@ and its drain (cpu_us_per_call). The last lines:
     load/half-peak p99_us_median=<x> noop_floor_p99_us_median=<x>
     load/ratio rampart_over_moto=<x>
 
-Run: python3 bench/load/run.py [--seconds 10] [--connections 32] [--rounds 3]
+Run: python3 bench/load/run.py [--seconds 10] [--connections 32] [--rounds 3] [--plain]
 (installs moto[server] into .venv-bench on first use).
 """
 
@@ -50,6 +51,24 @@ import urllib.request
 REPO = pathlib.Path(__file__).resolve().parents[2]
 TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
 VENV = REPO / ".venv-bench"
+
+
+def build(plain):
+    """Builds loadgen and the rampart to measure, and returns the latter's path: the
+    profile-guided release build (scripts/build-release), which is what rampart ships,
+    or with `plain` the one `cargo build --release` makes."""
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "rampart", "-p", "rampart-bench-load"],
+                   cwd=REPO, check=True)
+    if plain:
+        return str(TARGET / "release" / "rampart")
+    out = subprocess.run([str(REPO / "scripts" / "build-release")], cwd=REPO, check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    return out.strip().splitlines()[-1]
+
+
+def add_build_argument(parser):
+    parser.add_argument("--plain", action="store_true",
+                        help="measure `cargo build --release`'s rampart instead of the PGO build")
 
 
 def free_port():
@@ -211,15 +230,15 @@ def main():
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
+    add_build_argument(parser)
     args = parser.parse_args()
 
-    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "rampart", "-p", "rampart-bench-load"],
-                   cwd=REPO, check=True)
+    rampart = build(args.plain)
+    print(f"rampart/build={'plain' if args.plain else 'pgo'}", flush=True)
     python = bench_python()
     work = pathlib.Path(tempfile.mkdtemp(prefix="rampart-bench-"))
     env = dict(os.environ, AWS_CONFIG_FILE=str(work / "config"),
                AWS_SHARED_CREDENTIALS_FILE=str(work / "credentials"), RUST_LOG="warn")
-    rampart = str(TARGET / "release" / "rampart")
     subprocess.run([rampart, "init", "--data-dir", str(work / "data")], env=env, check=True,
                    capture_output=True)
     creds = configparser.ConfigParser()
