@@ -277,54 +277,69 @@ fn query_all<T>(
 /// takes; a batch goes in statements of this many rows, and its rest a row at a time.
 const AUDIT_ROWS_PER_INSERT: usize = 32;
 
-const AUDIT_EVENT_COLUMNS: &str = "audit_events (seq, event_id, event_time, account_id, \
-    event_name, event_source, username, access_key_id, read_only, resources, record, \
-    prev_digest, digest)";
-const AUDIT_RESOURCE_COLUMNS: &str = "audit_resources (seq, resource_type, resource_name)";
-
-/// `INSERT INTO <table (columns)> VALUES (?, ...), ...` for `rows` rows of `columns` values.
-fn insert_sql(table: &str, columns: usize, rows: usize) -> String {
-    let row = format!("({})", vec!["?"; columns].join(", "));
-    format!("INSERT INTO {table} VALUES {}", vec![row; rows].join(", "))
-}
-
-static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| insert_sql(AUDIT_EVENT_COLUMNS, 13, 1));
-static INSERT_EVENTS: LazyLock<String> =
-    LazyLock::new(|| insert_sql(AUDIT_EVENT_COLUMNS, 13, AUDIT_ROWS_PER_INSERT));
-static INSERT_RESOURCE: LazyLock<String> =
-    LazyLock::new(|| insert_sql(AUDIT_RESOURCE_COLUMNS, 3, 1));
-static INSERT_RESOURCES: LazyLock<String> =
-    LazyLock::new(|| insert_sql(AUDIT_RESOURCE_COLUMNS, 3, AUDIT_ROWS_PER_INSERT));
-
-/// Inserts `rows`, `columns` values each, with `many` (`AUDIT_ROWS_PER_INSERT` rows a
-/// statement) and the rest with `one`; `bind(stmt, first, row)` binds a row's values to
-/// the parameters from `first` (1-based) on.
-fn insert_rows<T>(
-    tx: &rusqlite::Transaction<'_>,
-    (one, many): (&str, &str),
+/// The statements that insert rows into `table (columns)`: one row, and
+/// [`AUDIT_ROWS_PER_INSERT`] rows.
+struct MultiInsert {
+    one: String,
+    many: String,
     columns: usize,
-    rows: &[T],
-    bind: impl Fn(&mut rusqlite::Statement<'_>, usize, &T) -> rusqlite::Result<()>,
-) -> Result<(), StoreError> {
-    let mut chunks = rows.chunks_exact(AUDIT_ROWS_PER_INSERT);
-    if chunks.len() > 0 {
-        let mut stmt = tx.prepare_cached(many)?;
-        for chunk in &mut chunks {
-            for (i, row) in chunk.iter().enumerate() {
-                bind(&mut stmt, 1 + i * columns, row)?;
-            }
-            stmt.raw_execute()?;
-        }
-    }
-    if !chunks.remainder().is_empty() {
-        let mut stmt = tx.prepare_cached(one)?;
-        for row in chunks.remainder() {
-            bind(&mut stmt, 1, row)?;
-            stmt.raw_execute()?;
-        }
-    }
-    Ok(())
 }
+
+impl MultiInsert {
+    fn new(table: &str) -> MultiInsert {
+        let columns = table.matches(',').count() + 1;
+        let row = format!("({})", vec!["?"; columns].join(", "));
+        let sql = |rows| {
+            format!(
+                "INSERT INTO {table} VALUES {}",
+                vec![row.as_str(); rows].join(", ")
+            )
+        };
+        MultiInsert {
+            one: sql(1),
+            many: sql(AUDIT_ROWS_PER_INSERT),
+            columns,
+        }
+    }
+
+    /// Inserts `rows`, [`AUDIT_ROWS_PER_INSERT`] a statement and the rest one at a time;
+    /// `bind(stmt, first, row)` binds a row's values to the parameters from `first`
+    /// (1-based) on.
+    fn run<T>(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        rows: &[T],
+        bind: impl Fn(&mut rusqlite::Statement<'_>, usize, &T) -> rusqlite::Result<()>,
+    ) -> Result<(), StoreError> {
+        let mut chunks = rows.chunks_exact(AUDIT_ROWS_PER_INSERT);
+        if chunks.len() > 0 {
+            let mut stmt = tx.prepare_cached(&self.many)?;
+            for chunk in &mut chunks {
+                for (i, row) in chunk.iter().enumerate() {
+                    bind(&mut stmt, 1 + i * self.columns, row)?;
+                }
+                stmt.raw_execute()?;
+            }
+        }
+        if !chunks.remainder().is_empty() {
+            let mut stmt = tx.prepare_cached(&self.one)?;
+            for row in chunks.remainder() {
+                bind(&mut stmt, 1, row)?;
+                stmt.raw_execute()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+static INSERT_AUDIT_EVENTS: LazyLock<MultiInsert> = LazyLock::new(|| {
+    MultiInsert::new(
+        "audit_events (seq, event_id, event_time, account_id, event_name, event_source, \
+         username, access_key_id, read_only, resources, record, prev_digest, digest)",
+    )
+});
+static INSERT_AUDIT_RESOURCES: LazyLock<MultiInsert> =
+    LazyLock::new(|| MultiInsert::new("audit_resources (seq, resource_type, resource_name)"));
 
 /// Appends `events` to the chain inside the write transaction `tx`.
 fn append_audit_tx(
@@ -341,43 +356,31 @@ fn append_audit_tx(
         .unwrap_or((0, GENESIS_DIGEST.to_owned()));
     let links = link(head_seq, &head_digest, events);
     let rows: Vec<_> = events.iter().zip(&links).collect();
-    insert_rows(
-        tx,
-        (&INSERT_EVENT, &INSERT_EVENTS),
-        13,
-        &rows,
-        |stmt, first, (e, l)| {
-            stmt.raw_bind_parameter(first, l.seq)?;
-            stmt.raw_bind_parameter(first + 1, e.event_id())?;
-            stmt.raw_bind_parameter(first + 2, e.event_time)?;
-            stmt.raw_bind_parameter(first + 3, e.account_id())?;
-            stmt.raw_bind_parameter(first + 4, e.event_name())?;
-            stmt.raw_bind_parameter(first + 5, e.event_source())?;
-            stmt.raw_bind_parameter(first + 6, e.username())?;
-            stmt.raw_bind_parameter(first + 7, e.access_key_id())?;
-            stmt.raw_bind_parameter(first + 8, e.read_only)?;
-            stmt.raw_bind_parameter(first + 9, e.resources_text())?;
-            stmt.raw_bind_parameter(first + 10, e.record_text())?;
-            stmt.raw_bind_parameter(first + 11, &l.prev_digest)?;
-            stmt.raw_bind_parameter(first + 12, &l.digest)
-        },
-    )?;
+    INSERT_AUDIT_EVENTS.run(tx, &rows, |stmt, first, (e, l)| {
+        stmt.raw_bind_parameter(first, l.seq)?;
+        stmt.raw_bind_parameter(first + 1, e.event_id())?;
+        stmt.raw_bind_parameter(first + 2, e.event_time)?;
+        stmt.raw_bind_parameter(first + 3, e.account_id())?;
+        stmt.raw_bind_parameter(first + 4, e.event_name())?;
+        stmt.raw_bind_parameter(first + 5, e.event_source())?;
+        stmt.raw_bind_parameter(first + 6, e.username())?;
+        stmt.raw_bind_parameter(first + 7, e.access_key_id())?;
+        stmt.raw_bind_parameter(first + 8, e.read_only)?;
+        stmt.raw_bind_parameter(first + 9, e.resources_text())?;
+        stmt.raw_bind_parameter(first + 10, e.record_text())?;
+        stmt.raw_bind_parameter(first + 11, &l.prev_digest)?;
+        stmt.raw_bind_parameter(first + 12, &l.digest)
+    })?;
     let resources: Vec<(i64, &str, &str)> = events
         .iter()
         .zip(&links)
         .flat_map(|(e, l)| e.resources().map(move |(t, n)| (l.seq, t, n)))
         .collect();
-    insert_rows(
-        tx,
-        (&INSERT_RESOURCE, &INSERT_RESOURCES),
-        3,
-        &resources,
-        |stmt, first, (seq, t, n)| {
-            stmt.raw_bind_parameter(first, seq)?;
-            stmt.raw_bind_parameter(first + 1, t)?;
-            stmt.raw_bind_parameter(first + 2, n)
-        },
-    )
+    INSERT_AUDIT_RESOURCES.run(tx, &resources, |stmt, first, (seq, t, n)| {
+        stmt.raw_bind_parameter(first, seq)?;
+        stmt.raw_bind_parameter(first + 1, t)?;
+        stmt.raw_bind_parameter(first + 2, n)
+    })
 }
 
 fn commit_batch(conn: &mut Connection, batch: Batch) -> Result<Vec<Change>, StoreError> {
