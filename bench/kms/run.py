@@ -35,15 +35,11 @@ Run: python3 bench/kms/run.py [--seconds 5] [--connections 32] [--rounds 3] [--p
 """
 
 import argparse
-import base64
-import configparser
 import json
 import pathlib
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "load"))
 import run as load  # noqa: E402  (bench/load/run.py: server start-up, loadgen, moto venv)
@@ -114,21 +110,10 @@ def main():
     load.add_build_argument(parser)
     args = parser.parse_args()
 
-    rampart = load.build(args.plain)
-    print(f"kms/build={'plain' if args.plain else 'pgo'}", flush=True)
+    rampart = load.build(args.plain, "kms")
     python = load.bench_python()
-    work = pathlib.Path(tempfile.mkdtemp(prefix="rampart-kms-bench-"))
-    env = dict(load.os.environ, AWS_CONFIG_FILE=str(work / "config"),
-               AWS_SHARED_CREDENTIALS_FILE=str(work / "credentials"), RUST_LOG="warn")
-    subprocess.run([rampart, "init", "--data-dir", str(work / "data")], env=env, check=True,
-                   capture_output=True)
-    creds = configparser.ConfigParser()
-    creds.read(work / "credentials")
-    key, secret = creds["rampart"]["aws_access_key_id"], creds["rampart"]["aws_secret_access_key"]
-
-    port = load.free_port()
-    server = load.start_server([rampart, "serve", "--listen", f"127.0.0.1:{port}",
-                                "--data-dir", str(work / "data")], env=env)
+    work, env, key, secret = load.init_store(rampart, "rampart-kms-bench-")
+    server, port = load.serve(rampart, work, env)
     moto = None
     try:
         load.wait_healthy(f"http://127.0.0.1:{port}/_rampart/health", server)

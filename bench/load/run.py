@@ -53,17 +53,42 @@ TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
 VENV = REPO / ".venv-bench"
 
 
-def build(plain):
-    """Builds loadgen and the rampart to measure, and returns the latter's path: the
-    profile-guided release build (scripts/build-release), which is what rampart ships,
-    or with `plain` the one `cargo build --release` makes."""
-    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "rampart", "-p", "rampart-bench-load"],
-                   cwd=REPO, check=True)
+def build(plain, prefix):
+    """Builds loadgen and the rampart to measure, prints `<prefix>/build=pgo|plain`, and
+    returns the rampart's path: the profile-guided release build (scripts/build-release,
+    which builds loadgen too), which is what rampart ships, or with `plain` the one
+    `cargo build --release` makes."""
+    print(f"{prefix}/build={'plain' if plain else 'pgo'}", flush=True)
     if plain:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "rampart", "-p",
+                        "rampart-bench-load"], cwd=REPO, check=True)
         return str(TARGET / "release" / "rampart")
     out = subprocess.run([str(REPO / "scripts" / "build-release")], cwd=REPO, check=True,
                          stdout=subprocess.PIPE, text=True).stdout
     return out.strip().splitlines()[-1]
+
+
+def init_store(rampart, prefix):
+    """`rampart init`s a store in a fresh work directory (named from `prefix`); returns
+    the directory, the environment to run rampart in (the aws-cli files `init` writes are
+    in the directory) and the access key id and secret `init` made."""
+    work = pathlib.Path(tempfile.mkdtemp(prefix=prefix))
+    env = dict(os.environ, AWS_CONFIG_FILE=str(work / "config"),
+               AWS_SHARED_CREDENTIALS_FILE=str(work / "credentials"), RUST_LOG="warn")
+    subprocess.run([rampart, "init", "--data-dir", str(work / "data")], env=env, check=True,
+                   capture_output=True)
+    creds = configparser.ConfigParser()
+    creds.read(work / "credentials")
+    return work, env, creds["rampart"]["aws_access_key_id"], creds["rampart"]["aws_secret_access_key"]
+
+
+def serve(rampart, work, env):
+    """Starts `rampart serve` on the store in `work`, on a free port, without waiting for
+    it to answer; returns the process and the port."""
+    port = free_port()
+    server = start_server([rampart, "serve", "--listen", f"127.0.0.1:{port}",
+                           "--data-dir", str(work / "data")], env=env)
+    return server, port
 
 
 def add_build_argument(parser):
@@ -233,22 +258,12 @@ def main():
     add_build_argument(parser)
     args = parser.parse_args()
 
-    rampart = build(args.plain)
-    print(f"rampart/build={'plain' if args.plain else 'pgo'}", flush=True)
+    rampart = build(args.plain, "rampart")
     python = bench_python()
-    work = pathlib.Path(tempfile.mkdtemp(prefix="rampart-bench-"))
-    env = dict(os.environ, AWS_CONFIG_FILE=str(work / "config"),
-               AWS_SHARED_CREDENTIALS_FILE=str(work / "credentials"), RUST_LOG="warn")
-    subprocess.run([rampart, "init", "--data-dir", str(work / "data")], env=env, check=True,
-                   capture_output=True)
-    creds = configparser.ConfigParser()
-    creds.read(work / "credentials")
-    key, secret = creds["rampart"]["aws_access_key_id"], creds["rampart"]["aws_secret_access_key"]
+    work, env, key, secret = init_store(rampart, "rampart-bench-")
 
-    port = free_port()
     started = time.monotonic()
-    server = start_server([rampart, "serve", "--listen", f"127.0.0.1:{port}",
-                           "--data-dir", str(work / "data")], env=env)
+    server, port = serve(rampart, work, env)
     moto = None
     try:
         wait_healthy(f"http://127.0.0.1:{port}/_rampart/health", server)

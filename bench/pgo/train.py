@@ -12,12 +12,9 @@ Run: python3 bench/pgo/train.py PATH-TO-INSTRUMENTED-RAMPART [--seconds 2]
 """
 
 import argparse
-import configparser
 import importlib.util
 import pathlib
-import subprocess
 import sys
-import tempfile
 
 BENCH = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BENCH / "load"))
@@ -36,19 +33,9 @@ def main():
     args = parser.parse_args()
 
     python = load.bench_python()
-    work = pathlib.Path(tempfile.mkdtemp(prefix="rampart-pgo-train-"))
-    env = dict(load.os.environ, AWS_CONFIG_FILE=str(work / "config"),
-               AWS_SHARED_CREDENTIALS_FILE=str(work / "credentials"), RUST_LOG="warn")
-    subprocess.run([args.rampart, "init", "--data-dir", str(work / "data")], env=env, check=True,
-                   capture_output=True)
-    creds = configparser.ConfigParser()
-    creds.read(work / "credentials")
-    key, secret = creds["rampart"]["aws_access_key_id"], creds["rampart"]["aws_secret_access_key"]
-
-    port = load.free_port()
+    work, env, key, secret = load.init_store(args.rampart, "rampart-pgo-train-")
+    server, port = load.serve(args.rampart, work, env)
     url = f"http://127.0.0.1:{port}/"
-    server = load.start_server([args.rampart, "serve", "--listen", f"127.0.0.1:{port}",
-                                "--data-dir", str(work / "data")], env=env)
     try:
         load.wait_healthy(url + "_rampart/health", server)
         requests = kms.prepare(python, url, key, secret, work, "train")
