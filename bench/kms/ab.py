@@ -39,21 +39,6 @@ _spec.loader.exec_module(kms)  # bench/kms/run.py: the signed KMS requests
 OPERATIONS = kms.OPERATIONS + ["GetCallerIdentity", "health"]
 
 
-def start(binary, extra_env, python, name):
-    """A server on a fresh store, and its request files by operation."""
-    work, env, key, secret = load.init_store(binary, f"rampart-ab-{name}-")
-    env.update(extra_env)
-    server, port = load.serve(binary, work, env)
-    url = f"http://127.0.0.1:{port}/"
-    load.wait_healthy(url + "_rampart/health", server)
-    files = kms.prepare(python, url, key, secret, work, name)
-    files["GetCallerIdentity"] = work / "sts.json"
-    load.sign(python, url, key, secret, files["GetCallerIdentity"])
-    files["health"] = work / "health.json"
-    load.write_health_request(url, files["health"])
-    return work, server, files
-
-
 def environment(pairs):
     return dict(pair.split("=", 1) for pair in pairs)
 
@@ -75,7 +60,8 @@ def main():
     try:
         for name, binary, env in (("a", args.binary_a, args.env_a),
                                   ("b", args.binary_b, args.env_b)):
-            sides.append((name, *start(binary, environment(env), python, name)))
+            sides.append((name, *kms.serve_with_requests(binary, python, f"rampart-ab-{name}-",
+                                                         environment(env))))
         cpu = {"a": [], "b": []}
         for round_ in range(1, args.rounds + 1):
             for name, _, server, files in sides:

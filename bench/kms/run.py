@@ -89,6 +89,29 @@ def prepare(python, url, key, secret, work, name):
     return files
 
 
+def serve_with_requests(rampart, python, prefix, extra_env=None):
+    """`rampart serve` on a fresh store (`rampart init`ed, with `extra_env` added to its
+    environment), once it answers, and a signed request file for each call the
+    benchmarks replay: the KMS operations, STS GetCallerIdentity and the no-op `health`.
+    Returns the work directory, the server process and the files by call name; stops
+    the server if a request cannot be made."""
+    work, env, key, secret = load.init_store(rampart, prefix)
+    env.update(extra_env or {})
+    server, port = load.serve(rampart, work, env)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        load.wait_healthy(url + "_rampart/health", server)
+        files = prepare(python, url, key, secret, work, "kms")
+        files["GetCallerIdentity"] = work / "sts.json"
+        load.sign(python, url, key, secret, files["GetCallerIdentity"])
+        files["health"] = work / "health.json"
+        load.write_health_request(url, files["health"])
+    except BaseException:
+        load.stop(work, server)
+        raise
+    return work, server, files
+
+
 def best_of(measure, concurrencies, name, round_):
     """Measures at each concurrency in turn, reports each, and returns the best figures.
     Both targets get the same rule (two phases a round, the better one counts), so that
@@ -112,19 +135,15 @@ def main():
 
     rampart = load.build(args.plain, "kms")
     python = load.bench_python()
-    work, env, key, secret = load.init_store(rampart, "rampart-kms-bench-")
-    server, port = load.serve(rampart, work, env)
+    work, server, ours = serve_with_requests(rampart, python, "rampart-kms-bench-")
+    noop = ours["health"]
     moto = None
     try:
-        load.wait_healthy(f"http://127.0.0.1:{port}/_rampart/health", server)
         moto_port = load.free_port()
         moto = load.start_server([str(load.VENV / "bin" / "moto_server"), "-p", str(moto_port)],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         load.wait_healthy(f"http://127.0.0.1:{moto_port}/moto-api/", moto)
-        ours = prepare(python, f"http://127.0.0.1:{port}/", key, secret, work, "rampart")
         theirs = prepare(python, f"http://127.0.0.1:{moto_port}/", "AKIAMOTOBENCH", "secret", work, "moto")
-        noop = work / "health.json"
-        load.write_health_request(f"http://127.0.0.1:{port}/", noop)
         for operation in OPERATIONS:
             ratios, ceilings = [], []
             for round_ in range(1, args.rounds + 1):

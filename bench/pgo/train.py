@@ -33,16 +33,9 @@ def main():
     args = parser.parse_args()
 
     python = load.bench_python()
-    work, env, key, secret = load.init_store(args.rampart, "rampart-pgo-train-")
-    server, port = load.serve(args.rampart, work, env)
-    url = f"http://127.0.0.1:{port}/"
+    work, server, requests = kms.serve_with_requests(args.rampart, python,
+                                                     "rampart-pgo-train-")
     try:
-        load.wait_healthy(url + "_rampart/health", server)
-        requests = kms.prepare(python, url, key, secret, work, "train")
-        requests["GetCallerIdentity"] = work / "sts.json"
-        load.sign(python, url, key, secret, requests["GetCallerIdentity"])
-        requests["health"] = work / "health.json"
-        load.write_health_request(url, requests["health"])
         for name, request in requests.items():
             figures = load.loadgen(request, args.seconds, 16)
             print(f"pgo-train/{name} requests={figures['requests']} errors={figures['errors']}",
