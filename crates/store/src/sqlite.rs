@@ -291,7 +291,7 @@ impl MultiInsert {
         let row = format!("({})", vec!["?"; columns].join(", "));
         let sql = |rows| {
             format!(
-                "INSERT INTO {table} VALUES {}",
+                "INSERT OR ROLLBACK INTO {table} VALUES {}",
                 vec![row.as_str(); rows].join(", ")
             )
         };
@@ -332,9 +332,13 @@ impl MultiInsert {
     }
 }
 
+/// `seq` is not among the columns: SQLite gives each row the next rowid (one more than
+/// the largest), which is the seq [`link`] computed, and [`append_audit_tx`] checks that
+/// it did. An explicit rowid would make SQLite keep a statement journal (a copy of every
+/// page the statement changes) in case the value turned out not to be an integer.
 static INSERT_AUDIT_EVENTS: LazyLock<MultiInsert> = LazyLock::new(|| {
     MultiInsert::new(
-        "audit_events (seq, event_id, event_time, account_id, event_name, event_source, \
+        "audit_events (event_id, event_time, account_id, event_name, event_source, \
          username, access_key_id, read_only, resources, record, prev_digest, digest)",
     )
 });
@@ -357,20 +361,27 @@ fn append_audit_tx(
     let links = link(head_seq, &head_digest, events);
     let rows: Vec<_> = events.iter().zip(&links).collect();
     INSERT_AUDIT_EVENTS.run(tx, &rows, |stmt, first, (e, l)| {
-        stmt.raw_bind_parameter(first, l.seq)?;
-        stmt.raw_bind_parameter(first + 1, e.event_id())?;
-        stmt.raw_bind_parameter(first + 2, e.event_time)?;
-        stmt.raw_bind_parameter(first + 3, e.account_id())?;
-        stmt.raw_bind_parameter(first + 4, e.event_name())?;
-        stmt.raw_bind_parameter(first + 5, e.event_source())?;
-        stmt.raw_bind_parameter(first + 6, e.username())?;
-        stmt.raw_bind_parameter(first + 7, e.access_key_id())?;
-        stmt.raw_bind_parameter(first + 8, e.read_only)?;
-        stmt.raw_bind_parameter(first + 9, e.resources_text())?;
-        stmt.raw_bind_parameter(first + 10, e.record_text())?;
-        stmt.raw_bind_parameter(first + 11, &l.prev_digest)?;
-        stmt.raw_bind_parameter(first + 12, &l.digest)
+        stmt.raw_bind_parameter(first, e.event_id())?;
+        stmt.raw_bind_parameter(first + 1, e.event_time)?;
+        stmt.raw_bind_parameter(first + 2, e.account_id())?;
+        stmt.raw_bind_parameter(first + 3, e.event_name())?;
+        stmt.raw_bind_parameter(first + 4, e.event_source())?;
+        stmt.raw_bind_parameter(first + 5, e.username())?;
+        stmt.raw_bind_parameter(first + 6, e.access_key_id())?;
+        stmt.raw_bind_parameter(first + 7, e.read_only)?;
+        stmt.raw_bind_parameter(first + 8, e.resources_text())?;
+        stmt.raw_bind_parameter(first + 9, e.record_text())?;
+        stmt.raw_bind_parameter(first + 10, &l.prev_digest)?;
+        stmt.raw_bind_parameter(first + 11, &l.digest)
     })?;
+    let last_seq = links.last().map_or(head_seq, |l| l.seq);
+    if tx.last_insert_rowid() != last_seq {
+        // Dropping `tx` rolls the append back.
+        return Err(StoreError::Corrupt(format!(
+            "audit append: SQLite gave the last event rowid {}, its seq is {last_seq}",
+            tx.last_insert_rowid()
+        )));
+    }
     let resources: Vec<(i64, &str, &str)> = events
         .iter()
         .zip(&links)
