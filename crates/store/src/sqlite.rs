@@ -125,10 +125,11 @@ impl SqliteStore {
             migrate(&mut writer)?;
             writer.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
             writer.pragma_update(None, "wal_autocheckpoint", 0)?;
-            // The audit append's multi-row INSERTs name their seq, so each keeps a
-            // statement journal of the pages it changes that the transaction had already
-            // changed: in memory, not in a temporary file written a page at a time (which
-            // took as many `pwrite`s as the WAL itself).
+            // A statement journal (the pages a statement changes that its transaction had
+            // already changed, kept in case the statement fails alone), when a statement
+            // needs one, in memory: not in a temporary file written a page at a time,
+            // which took as many `pwrite`s as the WAL itself when the audit append still
+            // kept one.
             writer.pragma_update(None, "temp_store", "MEMORY")?;
             let checkpoint = spawn_checkpointer(&path)?;
             let canonical = std::fs::canonicalize(&path).map_err(|source| StoreError::Io {
@@ -280,7 +281,9 @@ fn query_all<T>(
 const AUDIT_ROWS_PER_INSERT: usize = 32;
 
 /// The statements that insert rows into `table (columns)`: one row, and
-/// [`AUDIT_ROWS_PER_INSERT`] rows.
+/// [`AUDIT_ROWS_PER_INSERT`] rows. `OR ROLLBACK`: a row that breaks a constraint rolls
+/// the whole transaction back (what the append does on any error anyway), so SQLite
+/// keeps no statement journal to undo a statement alone.
 struct MultiInsert {
     one: String,
     many: String,
