@@ -206,20 +206,18 @@ async fn run(
     let mut batch: Vec<PreparedAuditEvent> = Vec::new();
     let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = rx.recv().await {
-        let mut flush_now = take(first, &mut batch, &mut flushes);
-        if !flush_now {
+        let flush_now = take(first, &mut batch, &mut flushes)
+            || fill(&mut rx, &mut batch, &mut flushes, max_batch);
+        if !flush_now && batch.len() < max_batch {
             // Let the batch fill: one wake-up per batch rather than one per event. A
-            // flush cuts the wait short.
+            // flush cuts the wait short. Not when a full batch was already waiting (the
+            // store is behind): a writer that lingered anyway fell further behind on a
+            // busy machine, its queue filled and calls were throttled.
             tokio::select! {
                 () = tokio::time::sleep(config.linger) => {}
                 () = flush_requested.notified() => {}
             }
-        }
-        while !flush_now && batch.len() < max_batch {
-            match rx.try_recv() {
-                Ok(msg) => flush_now = take(msg, &mut batch, &mut flushes),
-                Err(_) => break,
-            }
+            fill(&mut rx, &mut batch, &mut flushes, max_batch);
         }
         let bytes: usize = batch.iter().map(PreparedAuditEvent::size).sum();
         batch = commit_with_retry(store.as_ref(), batch).await;
@@ -228,6 +226,27 @@ async fn run(
             let _ = done.send(());
         }
     }
+}
+
+/// Adds what is queued to the batch, up to `max_batch` events and without waiting; true
+/// if a message asks for a flush (the batch then ends there).
+fn fill(
+    rx: &mut mpsc::Receiver<Msg>,
+    batch: &mut Vec<PreparedAuditEvent>,
+    flushes: &mut Vec<oneshot::Sender<()>>,
+    max_batch: usize,
+) -> bool {
+    while batch.len() < max_batch {
+        match rx.try_recv() {
+            Ok(msg) => {
+                if take(msg, batch, flushes) {
+                    return true;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    false
 }
 
 /// Adds `msg` to the batch; true if it asks for a flush.

@@ -938,6 +938,42 @@ async fn audit_writer_queue_is_bounded_by_bytes() {
     assert!(report.is_intact(), "{report}");
 }
 
+/// A full batch that is already queued is committed at once, without the linger: only
+/// the rest, less than a batch, waits for it. (On a current-thread runtime the writer's
+/// task cannot run before the test yields, so all 25 events are queued when it starts.)
+#[tokio::test(flavor = "current_thread")]
+async fn audit_writer_does_not_linger_over_a_backlog() {
+    let db = Db::sqlite();
+    let store = db.open().await;
+    let writer = AuditWriter::spawn_with(
+        store.clone(),
+        rampart_store::AuditWriterConfig {
+            max_batch: 10,
+            linger: Duration::from_secs(3600),
+            ..Default::default()
+        },
+    );
+    for n in 1..=25 {
+        writer.record(event(n, "111111111111", "GetUser")).unwrap();
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while store.audit_chain(0, 100).await.unwrap().len() < 20 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "two full batches still not committed"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        store.audit_chain(0, 100).await.unwrap().len(),
+        20,
+        "the last five wait for the linger"
+    );
+    writer.flush().await.unwrap();
+    assert_eq!(store.audit_chain(0, 100).await.unwrap().len(), 25);
+}
+
 #[tokio::test]
 async fn open_accepts_paths_and_urls_and_refuses_the_rest() {
     let dir = tempfile::tempdir().unwrap();
