@@ -44,11 +44,14 @@ pub struct AuditWriterConfig {
 impl Default for AuditWriterConfig {
     fn default() -> Self {
         AuditWriterConfig {
-            // A few seconds of traffic at 25,000 calls/s.
-            capacity: 65_536,
-            // About 1 KB per rendered GetCallerIdentity event: the count binds first for
-            // small events, this for large ones.
-            max_bytes: 64 << 20,
+            // A few seconds of traffic at 35,000 calls/s: long enough to ride out the
+            // store's stalls (a disk that takes a second to sync). With 64 MiB, which held
+            // 0.8 s of KMS calls, a benchmark on a two-core VM saw thousands of calls
+            // throttled in some of its phases.
+            capacity: 131_072,
+            // A rendered event takes at least 2.2 KB (its buffer starts at 2 KiB, and its
+            // capacity counts): about 115,000 events, so this binds before the count.
+            max_bytes: 256 << 20,
             max_batch: 2_000,
             // Short, so that each commit is short: while one runs it holds a core, and
             // with 10 ms batches the slowest calls waited for it on a two-core machine.
