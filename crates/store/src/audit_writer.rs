@@ -220,6 +220,7 @@ async fn run(
                 () = tokio::time::sleep(config.linger) => {}
                 () = flush_requested.notified() => {}
             }
+            // The batch is committed next either way: a flush among these only ends it.
             fill(&mut rx, &mut batch, &mut flushes, max_batch);
         }
         let bytes: usize = batch.iter().map(PreparedAuditEvent::size).sum();

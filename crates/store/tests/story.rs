@@ -877,19 +877,26 @@ async fn concurrent_replicas_never_duplicate_or_skip_seqs(db: &Db) {
     assert!(report.is_intact(), "{report}");
 }
 
+/// A fresh SQLite store and an audit writer on it with `config` (keep the `Db`: it owns
+/// the file).
+async fn sqlite_writer(
+    config: rampart_store::AuditWriterConfig,
+) -> (Db, Arc<dyn Store>, AuditWriter) {
+    let db = Db::sqlite();
+    let store = db.open().await;
+    let writer = AuditWriter::spawn_with(store.clone(), config);
+    (db, store, writer)
+}
+
 /// On a current-thread runtime the writer's task cannot run between two `record`s, so the
 /// queue fills deterministically: the event comes back instead of being dropped.
 #[tokio::test(flavor = "current_thread")]
 async fn audit_writer_hands_back_events_when_full() {
-    let db = Db::sqlite();
-    let store = db.open().await;
-    let writer = AuditWriter::spawn_with(
-        store.clone(),
-        rampart_store::AuditWriterConfig {
-            capacity: 2,
-            ..Default::default()
-        },
-    );
+    let (_db, store, writer) = sqlite_writer(rampart_store::AuditWriterConfig {
+        capacity: 2,
+        ..Default::default()
+    })
+    .await;
     writer.record(event(1, "111111111111", "GetUser")).unwrap();
     writer.record(event(2, "111111111111", "GetUser")).unwrap();
     match writer.record(event(3, "111111111111", "GetUser")) {
@@ -908,15 +915,11 @@ async fn audit_writer_hands_back_events_when_full() {
 /// whatever the count, and frees up as the writer commits.
 #[tokio::test(flavor = "current_thread")]
 async fn audit_writer_queue_is_bounded_by_bytes() {
-    let db = Db::sqlite();
-    let store = db.open().await;
-    let writer = AuditWriter::spawn_with(
-        store.clone(),
-        rampart_store::AuditWriterConfig {
-            max_bytes: 1,
-            ..Default::default()
-        },
-    );
+    let (_db, store, writer) = sqlite_writer(rampart_store::AuditWriterConfig {
+        max_bytes: 1,
+        ..Default::default()
+    })
+    .await;
     writer.record(event(1, "111111111111", "GetUser")).unwrap();
     match writer.record(event(2, "111111111111", "GetUser")) {
         Err(rampart_store::RecordError::Full(e)) => assert_eq!(e.record["n"], 2),
@@ -943,16 +946,12 @@ async fn audit_writer_queue_is_bounded_by_bytes() {
 /// task cannot run before the test yields, so all 25 events are queued when it starts.)
 #[tokio::test(flavor = "current_thread")]
 async fn audit_writer_does_not_linger_over_a_backlog() {
-    let db = Db::sqlite();
-    let store = db.open().await;
-    let writer = AuditWriter::spawn_with(
-        store.clone(),
-        rampart_store::AuditWriterConfig {
-            max_batch: 10,
-            linger: Duration::from_secs(3600),
-            ..Default::default()
-        },
-    );
+    let (_db, store, writer) = sqlite_writer(rampart_store::AuditWriterConfig {
+        max_batch: 10,
+        linger: Duration::from_secs(3600),
+        ..Default::default()
+    })
+    .await;
     for n in 1..=25 {
         writer.record(event(n, "111111111111", "GetUser")).unwrap();
     }
