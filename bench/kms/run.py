@@ -42,8 +42,8 @@ moto's as it happens: in this project's runs a phase robbed of one to three seco
 a round's ratio by a quarter either way. The rule is the same for both (the round is
 the unit), and every repeat is printed.
 
-Run: python3 bench/kms/run.py [--seconds 5] [--connections 32] [--rounds 3] [--plain]
-     [--max-steal-ms 250] [--repeats 3]
+Run: python3 bench/kms/run.py [--seconds 5] [--connections 32] [--rounds 3]
+     [--plain | --binary PATH] [--max-steal-ms 250] [--repeats 3]
 (installs moto[server] into .venv-bench on first use, as bench/load does).
 """
 
@@ -150,7 +150,7 @@ def main():
     load.add_build_argument(parser)
     args = parser.parse_args()
 
-    rampart = load.build(args.plain, "kms")
+    rampart = load.build(args, "kms")
     python = load.bench_python()
     work, server, ours = serve_with_requests(rampart, python, "rampart-kms-bench-")
     noop = ours["health"]

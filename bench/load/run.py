@@ -29,7 +29,7 @@ and its drain (cpu_us_per_call). The last lines:
     load/half-peak p99_us_median=<x> noop_floor_p99_us_median=<x>
     load/ratio rampart_over_moto=<x>
 
-Run: python3 bench/load/run.py [--seconds 10] [--connections 32] [--rounds 3] [--plain]
+Run: python3 bench/load/run.py [--seconds 10] [--connections 32] [--rounds 3] [--plain | --binary PATH]
 (installs moto[server] into .venv-bench on first use).
 """
 
@@ -53,13 +53,20 @@ TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
 VENV = REPO / ".venv-bench"
 
 
-def build(plain, prefix):
-    """Builds loadgen and the rampart to measure, prints `<prefix>/build=pgo|plain`, and
-    returns the rampart's path: the profile-guided release build (scripts/build-release,
-    which builds loadgen too), which is what rampart ships, or with `plain` the one
-    `cargo build --release` makes."""
-    print(f"{prefix}/build={'plain' if plain else 'pgo'}", flush=True)
-    if plain:
+def build(args, prefix):
+    """Builds loadgen and the rampart to measure, prints `<prefix>/build=pgo|plain|<path>`,
+    and returns the rampart's path: the profile-guided release build (scripts/build-release,
+    which builds loadgen too), which is what rampart ships; with `--plain` the one
+    `cargo build --release` makes; with `--binary PATH` that binary, built before (loadgen
+    is then only built if it is missing)."""
+    if args.binary:
+        print(f"{prefix}/build={args.binary}", flush=True)
+        if not (TARGET / "release" / "loadgen").exists():
+            subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "rampart-bench-load"],
+                           cwd=REPO, check=True)
+        return args.binary
+    print(f"{prefix}/build={'plain' if args.plain else 'pgo'}", flush=True)
+    if args.plain:
         subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "rampart", "-p",
                         "rampart-bench-load"], cwd=REPO, check=True)
         return str(TARGET / "release" / "rampart")
@@ -92,8 +99,11 @@ def serve(rampart, work, env):
 
 
 def add_build_argument(parser):
-    parser.add_argument("--plain", action="store_true",
-                        help="measure `cargo build --release`'s rampart instead of the PGO build")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--plain", action="store_true",
+                       help="measure `cargo build --release`'s rampart instead of the PGO build")
+    which.add_argument("--binary", metavar="PATH",
+                       help="measure this rampart binary (e.g. scripts/build-release's, kept)")
 
 
 def free_port():
@@ -258,7 +268,7 @@ def main():
     add_build_argument(parser)
     args = parser.parse_args()
 
-    rampart = build(args.plain, "rampart")
+    rampart = build(args, "rampart")
     python = bench_python()
     work, env, key, secret = init_store(rampart, "rampart-bench-")
 
