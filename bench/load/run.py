@@ -57,13 +57,12 @@ def build(args, prefix):
     """Builds loadgen and the rampart to measure, prints `<prefix>/build=pgo|plain|<path>`,
     and returns the rampart's path: the profile-guided release build (scripts/build-release,
     which builds loadgen too), which is what rampart ships; with `--plain` the one
-    `cargo build --release` makes; with `--binary PATH` that binary, built before (loadgen
-    is then only built if it is missing)."""
+    `cargo build --release` makes; with `--binary PATH` that binary, built before (only
+    loadgen is built then)."""
     if args.binary:
         print(f"{prefix}/build={args.binary}", flush=True)
-        if not (TARGET / "release" / "loadgen").exists():
-            subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "rampart-bench-load"],
-                           cwd=REPO, check=True)
+        subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "rampart-bench-load"],
+                       cwd=REPO, check=True)
         return args.binary
     print(f"{prefix}/build={'plain' if args.plain else 'pgo'}", flush=True)
     if args.plain:
