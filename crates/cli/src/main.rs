@@ -8,6 +8,7 @@
 mod audit_cmd;
 mod aws_profile;
 mod init;
+mod policy_cmd;
 mod serve;
 mod state_location;
 
@@ -35,6 +36,9 @@ enum Command {
     /// Inspect the audit trail.
     #[command(subcommand)]
     Audit(audit_cmd::AuditCommand),
+    /// Validate a policy document or decide a request with the policy engine.
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCommand),
 }
 
 /// See the comment on `mimalloc` in Cargo.toml.
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => runtime().and_then(|rt| rt.block_on(serve::run(args))),
         Command::Init(args) => runtime().and_then(|rt| rt.block_on(init::run(args))),
         Command::Audit(cmd) => runtime().and_then(|rt| rt.block_on(audit_cmd::run(cmd))),
+        Command::Policy(cmd) => policy_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,

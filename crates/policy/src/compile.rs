@@ -316,12 +316,21 @@ impl CStatement {
     }
 
     /// Does this statement apply to `req`? Returns the grant kind (always
-    /// `Direct` for statements without a principal).
+    /// `Direct` for statements without a principal or with `NotPrincipal`).
+    ///
+    /// `NotPrincipal` exempts only a caller it names itself (its own ARN, `*`, its
+    /// service or federated id; the account for the root user): naming a session's role
+    /// or a user's account does not exempt the session or the user (the IAM User
+    /// Guide's "NotPrincipal with Deny": AWS validates the account, then the role, then
+    /// the session). A caller with a permissions boundary (`bounded`) is never exempt
+    /// ("The NotPrincipal element with a Deny effect will always deny any IAM principal
+    /// that has a permissions boundary policy attached").
     pub(crate) fn applies(
         &self,
         req: &Request<'_>,
         action: &str,
         check_action: bool,
+        bounded: bool,
     ) -> Option<Grant> {
         if check_action && !self.action_matches(action) {
             return None;
@@ -335,11 +344,19 @@ impl CStatement {
         }
         let grant = match &self.principal {
             None => Grant::Direct,
-            Some(p) => match (p.matches(req.principal), self.not_principal) {
-                (Some(g), false) => g,
-                (None, true) => Grant::Direct,
-                _ => return None,
-            },
+            Some(p) if self.not_principal => {
+                let named = match p.matches(req.principal) {
+                    Some(Grant::Direct) => true,
+                    // A role (not a session of it) named by its own ARN.
+                    Some(Grant::Role) => req.principal.kind == PrincipalKind::Role,
+                    _ => false,
+                };
+                if named && !bounded {
+                    return None;
+                }
+                Grant::Direct
+            }
+            Some(p) => p.matches(req.principal)?,
         };
         if self.conditions.iter().all(|c| c.eval(req)) {
             Some(grant)

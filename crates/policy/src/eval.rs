@@ -250,11 +250,14 @@ fn matched(set: &PolicySet, r: Ref) -> MatchedStatement {
 
 /// First statement of `effect` that applies; with `want_direct` for allows, keeps
 /// looking for a stronger grant.
+/// The statement of `set` with `effect` that applies to `req` with the strongest grant.
+/// `bounded`: the caller has a permissions boundary (see `CStatement::applies`).
 fn find(
     set: &PolicySet,
     req: &Request<'_>,
     action: &ActionKey<'_>,
     effect: Effect,
+    bounded: bool,
 ) -> Option<(Ref, Grant)> {
     let c = set.candidates(action);
     let mut best: Option<(Ref, Grant)> = None;
@@ -266,7 +269,7 @@ fn find(
     for (list, check) in lists {
         for &r in list {
             let (_, s) = set.stmt(r);
-            if let Some(g) = s.applies(req, action.lower, check) {
+            if let Some(g) = s.applies(req, action.lower, check, bounded) {
                 if g == Grant::Direct {
                     return Some((r, g));
                 }
@@ -285,7 +288,7 @@ fn first_allow<'s>(
     req: &Request<'_>,
     action: &ActionKey<'_>,
 ) -> Option<Option<(&'s PolicySet, Ref)>> {
-    set.map(|s| find(s, req, action, Effect::Allow).map(|(r, _)| (s, r)))
+    set.map(|s| find(s, req, action, Effect::Allow, false).map(|(r, _)| (s, r)))
 }
 
 /// Runs `f` with the action lower-cased, without allocating for usual lengths.
@@ -330,6 +333,7 @@ fn evaluate_lower(ps: &Policies<'_>, req: &Request<'_>, action: &str) -> Decisio
     let identity = ps.identity.filter(|_| iam);
     let boundary = ps.boundary.filter(|_| iam);
     let session = ps.session.filter(|_| session_applies);
+    let bounded = boundary.is_some();
 
     // 1. Explicit deny anywhere: first one found decides.
     let singles = [
@@ -344,7 +348,7 @@ fn evaluate_lower(ps: &Policies<'_>, req: &Request<'_>, action: &str) -> Decisio
         (rcps, DecidedBy::ResourceControlPolicy),
     ];
     let deny_in = |set: &PolicySet, by| {
-        find(set, req, action, Effect::Deny).map(|(r, _)| Decision {
+        find(set, req, action, Effect::Deny, bounded).map(|(r, _)| Decision {
             kind: DecisionKind::ExplicitDeny,
             decided_by: by,
             matched: vec![matched(set, r)],
@@ -367,14 +371,14 @@ fn evaluate_lower(ps: &Policies<'_>, req: &Request<'_>, action: &str) -> Decisio
     let mut found = Vec::new();
     for (chain, by) in chains {
         for set in chain {
-            match find(set, req, action, Effect::Allow) {
+            match find(set, req, action, Effect::Allow, bounded) {
                 Some((r, _)) => found.push(matched(set, r)),
                 None => return Decision::implicit(by),
             }
         }
     }
     if let Some(set) = ps.endpoint {
-        match find(set, req, action, Effect::Allow) {
+        match find(set, req, action, Effect::Allow, bounded) {
             Some((r, _)) => found.push(matched(set, r)),
             None => return Decision::implicit(DecidedBy::VpcEndpointPolicy),
         }
@@ -383,7 +387,7 @@ fn evaluate_lower(ps: &Policies<'_>, req: &Request<'_>, action: &str) -> Decisio
     // 4. The caller's own permissions and the resource's.
     let res_allow = ps
         .resource
-        .and_then(|s| find(s, req, action, Effect::Allow).map(|(r, g)| (s, r, g)));
+        .and_then(|s| find(s, req, action, Effect::Allow, bounded).map(|(r, g)| (s, r, g)));
     let allow = |mut found: Vec<MatchedStatement>, by, extra: &[(&PolicySet, Ref)]| {
         found.extend(extra.iter().map(|(s, r)| matched(s, *r)));
         Decision {

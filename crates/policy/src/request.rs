@@ -122,6 +122,9 @@ fn policy(
     Ok(Arc::new(CompiledPolicy::new(&parsed, id)))
 }
 
+/// The policies of field `f`. An empty list is an error except for identity policies:
+/// a principal with none is the common case (deny by default, access through a
+/// resource policy alone), while an empty SCP level or boundary could only deny.
 fn policy_list(
     v: &Value,
     ty: PolicyType,
@@ -136,7 +139,7 @@ fn policy_list(
     for (i, p) in list.into_iter().enumerate() {
         out.push(policy(p, ty, format!("{prefix}{i}"))?);
     }
-    if out.is_empty() {
+    if out.is_empty() && ty != PolicyType::Identity {
         return Err(field(f, "must hold at least one policy"));
     }
     Ok(PolicySet::new(out))
