@@ -4,6 +4,7 @@ the chain from the root through each OU, the management account is exempt, and
 cross-account access is decided on both sides."""
 
 import json
+import urllib.request
 
 import botocore.exceptions
 import pytest
@@ -377,3 +378,31 @@ def test_the_services_an_account_is_delegated_administrator_for(org):
                                                          "securityhub.amazonaws.com"]
     code, _ = error_of(org.list_delegated_services_for_account, AccountId="999999999999")
     assert code == "AccountNotFoundException"
+
+
+@pytest.mark.parametrize("account_args", [(), ("--account-id", "123456789012")])
+def test_dev_mode_accounts_are_real_accounts(workspace, account_args):
+    """In --dev, unknown keys act as the root of the default account (or --account-id),
+    which is a real account: it creates an organization, OUs, SCPs and accounts, and
+    after a reset it can do so again."""
+    server = workspace.serve("--dev", *account_args)
+    expected = account_args[1] if account_args else "000000000000"
+    client = server.client("organizations", "AKIADEVANYKEY0000000", "any-secret")
+    for _ in range(2):
+        organization = client.create_organization(FeatureSet="ALL")["Organization"]
+        assert organization["MasterAccountId"] == expected
+        root_id = client.list_roots()["Roots"][0]["Id"]
+        ou = client.create_organizational_unit(ParentId=root_id, Name="workloads")[
+            "OrganizationalUnit"]
+        client.enable_policy_type(RootId=root_id, PolicyType="SERVICE_CONTROL_POLICY")
+        scp = client.create_policy(Name="only-s3", Description="", Type="SERVICE_CONTROL_POLICY",
+                                   Content=only_services("s3"))["Policy"]["PolicySummary"]
+        client.attach_policy(PolicyId=scp["Id"], TargetId=ou["Id"])
+        member = create_account(client, "member")
+        client.move_account(AccountId=member, SourceParentId=root_id,
+                            DestinationParentId=ou["Id"])
+        parents = client.list_parents(ChildId=member)["Parents"]
+        assert parents == [{"Id": ou["Id"], "Type": "ORGANIZATIONAL_UNIT"}]
+        assert client.describe_account(AccountId=expected)["Account"]["Id"] == expected
+        urllib.request.urlopen(urllib.request.Request(
+            server.endpoint + "/_rampart/reset", method="POST"), timeout=10).read()

@@ -42,6 +42,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     )
     .await
     .context("loading the state")?;
+    rampart_services::bootstrap::ensure_dev_account(&plane)
+        .await
+        .context("creating the --dev account")?;
     plane.spawn_follower();
     rampart_services::kms::rotation::spawn_sweeper(&plane);
     if args.dev {

@@ -55,13 +55,10 @@ pub async fn initialize(
             None => None,
         };
         let account = existing.unwrap_or_else(|| {
-            let account = Account {
-                account_id: account_id.map_or_else(ids::new_account_id, str::to_owned),
-                name: "rampart".to_owned(),
-                created: now,
-                email: None,
-                membership: None,
-            };
+            let account = new_account(
+                account_id.map_or_else(ids::new_account_id, str::to_owned),
+                now,
+            );
             mutations.push(put(records::ACCOUNT, &account.account_id, &account));
             account
         });
@@ -129,6 +126,36 @@ pub async fn initialize(
         access_key_id: key.access_key_id,
         secret_access_key: secret,
     })
+}
+
+/// In `--dev`, unknown access keys act as the root user of `Settings::default_account_id`:
+/// that account must be a real one, as if `rampart init` had made it (Organizations,
+/// for one, looks its record up). Creates its record when the state has none (at
+/// start and after a reset); another replica creating it first is no failure.
+pub async fn ensure_dev_account(plane: &ControlPlane) -> Result<(), PlaneError> {
+    let id = &plane.settings().default_account_id;
+    if !plane.settings().dev || plane.view().accounts.contains_key(id) {
+        return Ok(());
+    }
+    let account = new_account(id.clone(), chrono::Utc::now().timestamp());
+    let batch = Batch {
+        mutations: vec![put(records::ACCOUNT, id, &account)],
+        audit: Vec::new(),
+    };
+    match plane.commit(batch).await {
+        Err(PlaneError::Store(rampart_store::StoreError::Conflict { .. })) => plane.catch_up().await,
+        other => other,
+    }
+}
+
+fn new_account(account_id: String, now: i64) -> Account {
+    Account {
+        account_id,
+        name: "rampart".to_owned(),
+        created: now,
+        email: None,
+        membership: None,
+    }
 }
 
 /// A put of a new record: it must not exist yet, so two concurrent inits cannot both

@@ -121,7 +121,8 @@ impl ControlPlane {
     /// Empties the whole state, on every replica (`--dev` only: the server checks).
     pub async fn reset(&self) -> Result<(), PlaneError> {
         self.store.reset().await?;
-        self.catch_up_with(Vec::new()).await
+        self.catch_up_with(Vec::new()).await?;
+        crate::bootstrap::ensure_dev_account(self).await
     }
 
     /// Applies what the feed holds beyond the view, starting with `known` when it
