@@ -222,3 +222,47 @@ def test_sigv4_session_token_and_presigned(harness):
     assert out["verified"] is True, out
     assert out["security_token"] == "session-token/+="
     assert "RequestExpired" in verify(harness, pre, now=time.time() + 301)["auth_error"]
+
+
+# ---------------------------------------------------------------- X-Amz-Target prefixes
+
+from signing import send_signed  # noqa: E402
+
+# Per json service: an operation that succeeds for the root of a new --dev server.
+JSON_TARGETS = {
+    "cloudtrail": ("LookupEvents", "{}"),
+    "kms": ("ListKeys", "{}"),
+    "organizations": ("CreateOrganization", '{"FeatureSet": "ALL"}'),
+}
+
+
+@pytest.mark.parametrize("service", sorted(JSON_TARGETS))
+@pytest.mark.parametrize("form", ["model", "smithy"])
+def test_json_services_accept_both_target_prefixes(workspace, service, form):
+    """botocore sends the model's targetPrefix; the Smithy SDKs (the AWS SDK for
+    JavaScript v3, say) send the service shape's name, its last segment
+    (`CloudTrail_20131101` for `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101`)."""
+    assert set(JSON_TARGETS) == {s for s in SERVICES if MODELS[s].metadata["protocol"] == "json"}
+    server = workspace.serve("--dev")
+    prefix = MODELS[service].metadata["targetPrefix"]
+    if form == "smithy":
+        prefix = prefix.rsplit(".", 1)[-1]
+    operation, body = JSON_TARGETS[service]
+    version = MODELS[service].metadata["jsonVersion"]
+    signing = MODELS[service].metadata.get("signingName", MODELS[service].metadata["endpointPrefix"])
+    response = send_signed(server.endpoint, "AKIADEVANYKEY0000000", "any-secret", signing, body,
+                           {"X-Amz-Target": f"{prefix}.{operation}",
+                            "Content-Type": f"application/x-amz-json-{version}"})
+    assert "UnknownOperation" not in response.text, response.text
+    assert response.status_code == 200, response.text
+
+
+def test_unknown_json_operation_has_a_message(workspace):
+    server = workspace.serve("--dev")
+    response = send_signed(server.endpoint, "AKIADEVANYKEY0000000", "any-secret", "cloudtrail", "{}",
+                           {"X-Amz-Target": "CloudTrail_20131101.LookUpEverything",
+                            "Content-Type": "application/x-amz-json-1.1"})
+    assert response.status_code == 400
+    error = response.json()
+    assert error["__type"].endswith("UnknownOperationException"), error
+    assert "LookUpEverything" in error["message"], error

@@ -96,7 +96,22 @@ impl AwsError {
                     service.metadata.api_version
                 ),
             ),
-            _ => Self::client("UnknownOperationException", ""),
+            _ => {
+                let name = service
+                    .metadata
+                    .service_id
+                    .as_deref()
+                    .unwrap_or(&service.metadata.endpoint_prefix);
+                let version = &service.metadata.api_version;
+                Self::client(
+                    "UnknownOperationException",
+                    if operation.is_empty() {
+                        format!("The request names no operation of {name} {version}")
+                    } else {
+                        format!("{operation} is not an operation of {name} {version}")
+                    },
+                )
+            }
         }
     }
 

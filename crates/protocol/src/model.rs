@@ -91,6 +91,22 @@ pub struct Metadata {
     pub service_id: Option<String>,
 }
 
+impl Metadata {
+    /// Whether an `X-Amz-Target` prefix names this (json) service. AWS accepts the
+    /// model's `targetPrefix` (what botocore sends, e.g.
+    /// `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101`) and the Smithy service
+    /// shape's name, its last segment (what the Smithy-generated SDKs such as the AWS SDK
+    /// for JavaScript v3 send, e.g. `CloudTrail_20131101`); for most services they agree.
+    pub fn accepts_target_prefix(&self, prefix: &str) -> bool {
+        self.target_prefix.as_deref().is_some_and(|full| {
+            full == prefix
+                || full
+                    .rsplit_once('.')
+                    .is_some_and(|(_, shape)| shape == prefix)
+        })
+    }
+}
+
 /// The kind of a shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ShapeKind {

@@ -10,16 +10,25 @@ use crate::{HttpRequest, Route, query, rest_json};
 /// Route a request to one of the embedded services.
 pub fn route(req: &HttpRequest, signing_service: Option<&str>) -> Result<Route, AwsError> {
     if let Some(target) = req.headers.get("x-amz-target") {
-        let target = target
-            .to_str()
-            .map_err(|_| AwsError::new("UnknownOperationException", "", 400, true))?;
+        let target = target.to_str().map_err(|_| {
+            AwsError::new(
+                "UnknownOperationException",
+                "The X-Amz-Target header is not valid UTF-8",
+                400,
+                true,
+            )
+        })?;
         let (prefix, op) = target.rsplit_once('.').unwrap_or(("", target));
         let service = Services::all()
-            .find(|s| {
-                s.protocol() == Protocol::Json
-                    && s.metadata.target_prefix.as_deref() == Some(prefix)
-            })
-            .ok_or_else(|| AwsError::new("UnknownOperationException", "", 400, true))?;
+            .find(|s| s.protocol() == Protocol::Json && s.metadata.accepts_target_prefix(prefix))
+            .ok_or_else(|| {
+                AwsError::new(
+                    "UnknownOperationException",
+                    format!("No service is known by the X-Amz-Target prefix '{prefix}'"),
+                    400,
+                    true,
+                )
+            })?;
         return by_name(service, op);
     }
     if let Some(sig) = signing_service
@@ -68,7 +77,7 @@ pub fn route_within(service: &'static ServiceModel, req: &HttpRequest) -> Result
                 .and_then(|v| v.to_str().ok())
                 .ok_or_else(|| AwsError::unknown_operation(service, ""))?;
             let (prefix, op) = target.rsplit_once('.').unwrap_or(("", target));
-            if service.metadata.target_prefix.as_deref() != Some(prefix) {
+            if !service.metadata.accepts_target_prefix(prefix) {
                 return Err(AwsError::unknown_operation(service, op));
             }
             by_name(service, op)
@@ -99,9 +108,7 @@ pub fn error_service(req: &HttpRequest, signing_service: Option<&str>) -> &'stat
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .and_then(|t| t.rsplit_once('.'))
-        .and_then(|(p, _)| {
-            Services::all().find(|s| s.metadata.target_prefix.as_deref() == Some(p))
-        });
+        .and_then(|(p, _)| Services::all().find(|s| s.metadata.accepts_target_prefix(p)));
     let by_sig =
         signing_service.and_then(|sig| Services::all().find(|s| s.metadata.signing_name == sig));
     by_target

@@ -104,6 +104,10 @@ parses! {
         => ("kms", "CreateKey", json!({"KeyUsage": "ENCRYPT_DECRYPT", "Tags": [{"TagKey": "k", "TagValue": "v"}]}));
     json_empty_body_is_empty_input: ("POST", "/", "", &[("x-amz-target", "AWSOrganizationsV20161128.DescribeOrganization")], b"", None)
         => ("organizations", "DescribeOrganization", json!({}));
+    json_cloudtrail_botocore_target: ("POST", "/", "", &[("x-amz-target", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents")], b"{}", None)
+        => ("cloudtrail", "LookupEvents", json!({}));
+    json_cloudtrail_smithy_target: ("POST", "/", "", &[("x-amz-target", "CloudTrail_20131101.LookupEvents")], b"{}", None)
+        => ("cloudtrail", "LookupEvents", json!({}));
     json_blob_stays_base64: ("POST", "/", "", &[("x-amz-target", "TrentService.Decrypt")], br#"{"CiphertextBlob":"AAEC"}"#, Some("kms"))
         => ("kms", "Decrypt", json!({"CiphertextBlob": "AAEC"}));
     rest_json_labels_and_query: ("GET", "/detector/d%2D1/filter", "maxResults=5&nextToken=t", &[], b"", Some("guardduty"))
@@ -135,9 +139,9 @@ fails! {
     json_not_an_object: ("POST", "/", "", &[("x-amz-target", "TrentService.CreateKey")], b"[1]", None)
         => ("SerializationException", 400, "");
     json_unknown_target: ("POST", "/", "", &[("x-amz-target", "TrentService.Nope")], b"{}", None)
-        => ("UnknownOperationException", 400, "");
+        => ("UnknownOperationException", 400, "Nope is not an operation of KMS 2014-11-01");
     json_unknown_prefix: ("POST", "/", "", &[("x-amz-target", "Nope.CreateKey")], b"{}", None)
-        => ("UnknownOperationException", 400, "");
+        => ("UnknownOperationException", 400, "No service is known by the X-Amz-Target prefix 'Nope'");
     json_validation: ("POST", "/", "", &[("x-amz-target", "TrentService.DescribeKey")], b"{}", None)
         => ("ValidationException", 400, "Value null at 'keyId' failed to satisfy constraint: Member must not be null");
     json_invalid_utf8: ("POST", "/", "", &[("x-amz-target", "TrentService.CreateKey")], b"{\"Description\":\"\xff\"}", None)

@@ -143,7 +143,9 @@ pub async fn ensure_dev_account(plane: &ControlPlane) -> Result<(), PlaneError> 
         audit: Vec::new(),
     };
     match plane.commit(batch).await {
-        Err(PlaneError::Store(rampart_store::StoreError::Conflict { .. })) => plane.catch_up().await,
+        Err(PlaneError::Store(rampart_store::StoreError::Conflict { .. })) => {
+            plane.catch_up().await
+        }
         other => other,
     }
 }
