@@ -2,12 +2,14 @@
 LookupEvents serves, and `rampart audit verify` detects tampering."""
 
 import json
+import time
 import sqlite3
 
 import botocore.exceptions
 import pytest
 
 from conftest import wait_for
+from signing import send_signed
 
 
 def lookup(cloudtrail, **kwargs):
@@ -125,3 +127,26 @@ def test_audit_verify_detects_tampering(workspace):
     db.close()
     verify = workspace.run("audit", "verify", "--data-dir", str(workspace.data_dir), check=False)
     assert verify.returncode != 0, verify.stdout
+
+
+def test_lookup_time_range_keeps_fractions_of_a_second(admin):
+    """The AWS SDK for JavaScript sends `EndTime: new Date()` as epoch seconds with
+    milliseconds: an event of the current second is at or before it, not after."""
+    server, key_id, secret = admin
+    sts = server.client("sts", key_id, secret)
+    while time.time() % 1 > 0.3:  # the call and the bound within one second
+        time.sleep(0.05)
+    sts.get_caller_identity()
+    bound = time.time()
+
+    def lookup_raw(**times):
+        body = json.dumps({**times, "LookupAttributes": [
+            {"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}]})
+        response = send_signed(server.endpoint, key_id, secret, "cloudtrail", body, {
+            "X-Amz-Target": "CloudTrail_20131101.LookupEvents",
+            "Content-Type": "application/x-amz-json-1.1"})
+        assert response.status_code == 200, response.text
+        return response.json()["Events"]
+
+    assert wait_for(lambda: lookup_raw(EndTime=bound)), "the event before EndTime is missing"
+    assert lookup_raw(StartTime=bound) == []

@@ -173,7 +173,21 @@ fn lookup_attribute(key: &str) -> Result<LookupAttribute, ServiceError> {
     })
 }
 
+/// A StartTime or EndTime (epoch seconds, fractional from SDKs that send milliseconds)
+/// to the microsecond, the precision events are recorded at.
 fn timestamp(seconds: f64) -> Result<DateTime<Utc>, ServiceError> {
-    DateTime::from_timestamp(seconds.floor() as i64, 0)
+    DateTime::from_timestamp_micros((seconds * 1e6).round() as i64)
         .ok_or_else(|| ServiceError::modeled("InvalidTimeRangeException", "Time is out of range."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::timestamp;
+
+    #[test]
+    fn time_bounds_keep_their_fraction() {
+        let t = timestamp(1_796_487_768.123).unwrap();
+        assert_eq!(t.timestamp_micros(), 1_796_487_768_123_000);
+        assert!(timestamp(f64::MAX).is_err());
+    }
 }
