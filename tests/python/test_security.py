@@ -91,3 +91,41 @@ def test_a_header_signature_over_an_unsigned_payload_does_not_authenticate_the_b
     assert response.status_code == 403, response.text
     assert "<Code>SignatureDoesNotMatch</Code>" in response.text
     assert "AssumedRoleUser" not in response.text
+
+
+def user_with_policy(server, key_id, secret, name, policy):
+    """A user with one inline policy, and a client signing as that user."""
+    iam = server.client("iam", key_id, secret)
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def test_kms_request_tags_reach_a_deny_on_tag_keys(admin):
+    server, key_id, secret = admin
+    user = user_with_policy(server, key_id, secret, "tagger", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "kms:TagResource", "Resource": "*",
+         "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": ["owner"]}}}]})
+    kms = server.client("kms", *user)
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.tag_resource(KeyId=key, Tags=[{"TagKey": "project", "TagValue": "x"}])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.tag_resource(KeyId=key, Tags=[{"TagKey": "owner", "TagValue": "mallory"}])
+    assert error_code(e) == "AccessDeniedException"
+    assert kms.list_resource_tags(KeyId=key)["Tags"] == [{"TagKey": "project", "TagValue": "x"}]
+
+
+def test_kms_create_key_with_a_required_request_tag(admin):
+    server, key_id, secret = admin
+    user = user_with_policy(server, key_id, secret, "creator", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:CreateKey", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:RequestTag/team": "blue"}}}]})
+    kms = server.client("kms", *user)
+    created = kms.create_key(Tags=[{"TagKey": "team", "TagValue": "blue"}])
+    assert created["KeyMetadata"]["KeyId"]
+    for tags in ([{"TagKey": "team", "TagValue": "red"}], []):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            kms.create_key(Tags=tags)
+        assert error_code(e) == "AccessDeniedException"

@@ -549,20 +549,39 @@ pub(crate) fn request_context(call: &Call<'_>) -> Context {
     context
 }
 
+/// The tags a request's `Tags` member carries, in each shape the services' models
+/// give it: a list of `Key`/`Value` (IAM, STS, Organizations, CloudTrail), a list of
+/// `TagKey`/`TagValue` (KMS), or a map (GuardDuty). `None` without a `Tags` member.
+pub fn request_tags(input: &Value) -> Option<Vec<(&str, &str)>> {
+    fn pair<'a>(tag: &'a Value, key: &str, value: &str) -> Option<(&'a str, &'a str)> {
+        Some((tag.get(key)?.as_str()?, tag.get(value)?.as_str()?))
+    }
+    match input.get("Tags")? {
+        Value::Array(tags) => Some(
+            tags.iter()
+                .filter_map(|tag| {
+                    pair(tag, "Key", "Value").or_else(|| pair(tag, "TagKey", "TagValue"))
+                })
+                .collect(),
+        ),
+        Value::Object(tags) => Some(
+            tags.iter()
+                .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
 /// Condition keys the input of an operation supplies: tags on the request, the
 /// policies named, and STS's session parameters.
 fn add_service_keys(context: &mut Context, service: &str, input: &Value) {
     let text = |member: &str| input.get(member).and_then(Value::as_str);
-    if let Some(tags) = input.get("Tags").and_then(Value::as_array) {
-        let mut keys = Vec::new();
-        for tag in tags {
-            if let (Some(k), Some(v)) = (
-                tag.get("Key").and_then(Value::as_str),
-                tag.get("Value").and_then(Value::as_str),
-            ) {
-                context.insert(&format!("aws:RequestTag/{k}"), v);
-                keys.push(k.to_owned());
-            }
+    if let Some(tags) = request_tags(input) {
+        let mut keys = Vec::with_capacity(tags.len());
+        for (k, v) in tags {
+            context.insert(&format!("aws:RequestTag/{k}"), v);
+            keys.push(k.to_owned());
         }
         context.insert("aws:TagKeys", keys);
     }
