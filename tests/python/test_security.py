@@ -129,3 +129,162 @@ def test_kms_create_key_with_a_required_request_tag(admin):
         with pytest.raises(botocore.exceptions.ClientError) as e:
             kms.create_key(Tags=tags)
         assert error_code(e) == "AccessDeniedException"
+
+
+def account_of(server, key_id, secret):
+    return server.client("sts", key_id, secret).get_caller_identity()["Account"]
+
+
+def test_renaming_oneself_needs_permission_on_the_new_name(admin):
+    server, key_id, secret = admin
+    account = account_of(server, key_id, secret)
+    own = f"arn:aws:iam::{account}:user/intern"
+    intern = user_with_policy(server, key_id, secret, "intern", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:UpdateUser", "Resource": own}]})
+    iam = server.client("iam", *intern)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.update_user(UserName="intern", NewUserName="ops")
+    assert error_code(e) == "AccessDenied"
+    assert f"on resource: arn:aws:iam::{account}:user/ops" in e.value.response["Error"]["Message"]
+    admin_iam = server.client("iam", key_id, secret)
+    assert admin_iam.get_user(UserName="intern")["User"]["Arn"] == own
+    # Moving to a path is a new ARN too.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.update_user(UserName="intern", NewPath="/admins/")
+    assert error_code(e) == "AccessDenied"
+
+
+def test_a_trust_may_name_only_principals_that_exist(admin):
+    server, key_id, secret = admin
+    account = account_of(server, key_id, secret)
+    iam = server.client("iam", key_id, secret)
+    nobody = f"arn:aws:iam::{account}:user/nobody"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_role(RoleName="r", AssumeRolePolicyDocument=trust(nobody))
+    assert error_code(e) == "MalformedPolicyDocument"
+    assert e.value.response["Error"]["Message"] == f'Invalid principal in policy: "AWS":"{nobody}"'
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument=trust(account))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.update_assume_role_policy(RoleName="r", PolicyDocument=trust(f"arn:aws:iam::{account}:role/ghost"))
+    assert error_code(e) == "MalformedPolicyDocument"
+    # The admin exists: naming it is fine.
+    iam.update_assume_role_policy(RoleName="r", PolicyDocument=trust(f"arn:aws:iam::{account}:user/admin"))
+
+
+def delete_user(iam, name):
+    for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
+        iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+    for policy in iam.list_user_policies(UserName=name)["PolicyNames"]:
+        iam.delete_user_policy(UserName=name, PolicyName=policy)
+    iam.delete_user(UserName=name)
+
+
+ASSUME_ANY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}
+
+
+def bob_and_a_role_trusting_him(server, key_id, secret):
+    """User bob, allowed to assume any role, and role `deploy`, whose trust names bob:
+    (bob's key, the role's ARN)."""
+    account = account_of(server, key_id, secret)
+    bob = user_with_policy(server, key_id, secret, "bob", ASSUME_ANY)
+    role = server.client("iam", key_id, secret).create_role(
+        RoleName="deploy", AssumeRolePolicyDocument=trust(f"arn:aws:iam::{account}:user/bob"))
+    return bob, role["Role"]["Arn"]
+
+
+def assume_is_denied(server, user, role):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        server.client("sts", *user).assume_role(RoleArn=role, RoleSessionName="s1")
+    assert error_code(e) == "AccessDenied"
+
+
+def test_a_recreated_namesake_does_not_inherit_a_deleted_users_trust(admin):
+    server, key_id, secret = admin
+    iam = server.client("iam", key_id, secret)
+    _, role = bob_and_a_role_trusting_him(server, key_id, secret)
+    bob_id = iam.get_user(UserName="bob")["User"]["UserId"]
+    delete_user(iam, "bob")
+    # IAM writes the deleted principal's unique id into the trust.
+    document = iam.get_role(RoleName="deploy")["Role"]["AssumeRolePolicyDocument"]
+    assert document["Statement"][0]["Principal"]["AWS"] == bob_id
+    assume_is_denied(server, user_with_policy(server, key_id, secret, "bob", ASSUME_ANY), role)
+
+
+def test_a_trust_follows_a_renamed_user(admin):
+    server, key_id, secret = admin
+    account = account_of(server, key_id, secret)
+    iam = server.client("iam", key_id, secret)
+    bob, role = bob_and_a_role_trusting_him(server, key_id, secret)
+    iam.update_user(UserName="bob", NewUserName="robert")
+    document = iam.get_role(RoleName="deploy")["Role"]["AssumeRolePolicyDocument"]
+    assert document["Statement"][0]["Principal"]["AWS"] == f"arn:aws:iam::{account}:user/robert"
+    assumed = server.client("sts", *bob).assume_role(RoleArn=role, RoleSessionName="s1")
+    assert assumed["AssumedRoleUser"]["Arn"].endswith(":assumed-role/deploy/s1")
+    # A new bob is not robert.
+    assume_is_denied(server, user_with_policy(server, key_id, secret, "bob", ASSUME_ANY), role)
+
+
+def test_a_deleted_roles_sessions_do_not_come_back_with_a_namesake(admin):
+    server, key_id, secret = admin
+    account = account_of(server, key_id, secret)
+    iam = server.client("iam", key_id, secret)
+    role = iam.create_role(RoleName="worker", AssumeRolePolicyDocument=trust(account))["Role"]["Arn"]
+    credentials = server.client("sts", key_id, secret).assume_role(
+        RoleArn=role, RoleSessionName="s1")["Credentials"]
+    session = server.client("sts", credentials["AccessKeyId"], credentials["SecretAccessKey"],
+                            credentials["SessionToken"])
+    assert session.get_caller_identity()["Arn"].endswith(":assumed-role/worker/s1")
+    iam.delete_role(RoleName="worker")
+    iam.create_role(RoleName="worker", AssumeRolePolicyDocument=trust(account))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        session.get_caller_identity()
+    assert error_code(e) == "InvalidClientTokenId"
+
+
+def test_a_deleted_users_session_does_not_come_back_with_a_namesake(admin):
+    server, key_id, secret = admin
+    iam = server.client("iam", key_id, secret)
+    carol = user_with_policy(server, key_id, secret, "carol", ASSUME_ANY)
+    credentials = server.client("sts", *carol).get_session_token()["Credentials"]
+    session = server.client("sts", credentials["AccessKeyId"], credentials["SecretAccessKey"],
+                            credentials["SessionToken"])
+    assert session.get_caller_identity()["Arn"].endswith(":user/carol")
+    delete_user(iam, "carol")
+    user_with_policy(server, key_id, secret, "carol", ASSUME_ANY)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        session.get_caller_identity()
+    assert error_code(e) == "InvalidClientTokenId"
+
+
+def peak_rss_mib(server):
+    """The server process's peak resident memory (VmHWM), MiB."""
+    status = open(f"/proc/{server.process.pid}/status").read()
+    kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    return kib / 1024
+
+
+def test_the_simulator_evaluates_only_the_page_it_answers(admin):
+    # 600 actions x 600 resources is 360,000 results: evaluated at once they took
+    # gigabytes; a read-only user may send it.
+    server, key_id, secret = admin
+    reader = user_with_policy(server, key_id, secret, "reader", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:Simulate*", "Resource": "*"}]})
+    iam = server.client("iam", *reader)
+    actions = [f"s3:GetObjectVersion{i}" for i in range(600)]
+    resources = [f"arn:aws:s3:::bucket/{i}" for i in range(600)]
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::bucket/1*"}]})
+    before = peak_rss_mib(server)
+    first = iam.simulate_custom_policy(PolicyInputList=[policy], ActionNames=actions, ResourceArns=resources)
+    assert len(first["EvaluationResults"]) == 100 and first["IsTruncated"]
+    second = iam.simulate_custom_policy(PolicyInputList=[policy], ActionNames=actions,
+                                        ResourceArns=resources, Marker=first["Marker"], MaxItems=1000)
+    assert len(second["EvaluationResults"]) == 1000 and second["IsTruncated"]
+    # Result i is action i // 600 on resource i % 600.
+    for i, result in enumerate(second["EvaluationResults"], start=100):
+        assert result["EvalActionName"] == actions[i // 600]
+        assert result["EvalResourceName"] == resources[i % 600]
+        expected = "allowed" if resources[i % 600].startswith("arn:aws:s3:::bucket/1") else "implicitDeny"
+        assert result["EvalDecision"] == expected
+    assert peak_rss_mib(server) - before < 100, f"peak RSS grew from {before:.0f} MiB to {peak_rss_mib(server):.0f} MiB"

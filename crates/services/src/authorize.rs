@@ -86,10 +86,55 @@ pub fn authorize(
         return Ok(Vec::new());
     };
     check(&view, call, service, &permission, input)?;
+    if let Some(target) = renamed_to(&view, call.caller, service, operation, input) {
+        let permission = Permission {
+            action: permission.action.clone(),
+            resource: target,
+        };
+        check(&view, call, service, &permission, input)?;
+    }
     Ok(match service {
         "kms" => crate::kms::trail::resources(&view, &permission),
         _ => Vec::new(),
     })
+}
+
+/// The ARN a user or group will have after UpdateUser or UpdateGroup renames or moves
+/// it: IAM requires the permission on the target as well as on the source (else a
+/// user allowed to update itself could take the name some trust policy names).
+fn renamed_to(
+    view: &View,
+    caller: &Caller,
+    service: &str,
+    operation: &str,
+    input: &Value,
+) -> Option<String> {
+    let (kind, name, new_name) = match (service, operation) {
+        ("iam", "UpdateUser") => ("user", "UserName", "NewUserName"),
+        ("iam", "UpdateGroup") => ("group", "GroupName", "NewGroupName"),
+        _ => return None,
+    };
+    let text = |member: &str| input.get(member).and_then(Value::as_str);
+    let new_path = text("NewPath");
+    if new_path.is_none() && text(new_name).is_none() {
+        return None;
+    }
+    let account = caller.account_id.as_str();
+    let name = text(name).or(match (kind, caller.principal_type) {
+        ("user", PrincipalType::IamUser) => caller.user_name.as_deref(),
+        _ => None,
+    })?;
+    let id = records::entity_id(account, name);
+    let path = new_path.or(match kind {
+        "user" => view.users.get(&id).map(|u| u.path.as_str()),
+        _ => view.groups.get(&id).map(|g| g.path.as_str()),
+    });
+    Some(records::entity_arn(
+        account,
+        kind,
+        path.unwrap_or("/"),
+        text(new_name).unwrap_or(name),
+    ))
 }
 
 /// Allows `permission` for the caller of `call`, with the condition keys of `input`,
