@@ -5,8 +5,10 @@ deleted principal's credentials could do, and what rampart answers instead."""
 import json
 import urllib.parse
 
+import boto3
 import botocore.auth
 import botocore.awsrequest
+import botocore.config
 import botocore.credentials
 import botocore.exceptions
 import pytest
@@ -288,3 +290,50 @@ def test_the_simulator_evaluates_only_the_page_it_answers(admin):
         expected = "allowed" if resources[i % 600].startswith("arn:aws:s3:::bucket/1") else "implicitDeny"
         assert result["EvalDecision"] == expected
     assert peak_rss_mib(server) - before < 100, f"peak RSS grew from {before:.0f} MiB to {peak_rss_mib(server):.0f} MiB"
+
+
+def client_in(server, service, region, key_id, secret, session_token=None):
+    return boto3.client(service, endpoint_url=server.endpoint, region_name=region,
+                        aws_access_key_id=key_id, aws_secret_access_key=secret,
+                        aws_session_token=session_token,
+                        config=botocore.config.Config(retries={"max_attempts": 0}))
+
+
+def test_a_request_signed_for_a_region_rampart_does_not_serve_is_refused(admin):
+    server, key_id, secret = admin
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        client_in(server, "sts", "mars-north-9", key_id, secret).get_caller_identity()
+    assert error_code(e) == "SignatureDoesNotMatch"
+    assert e.value.response["Error"]["Message"].startswith(
+        "Credential should be scoped to a valid region, not 'mars-north-9'.")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        client_in(server, "kms", "eu-west-1", key_id, secret).list_keys()
+    assert error_code(e) == "InvalidSignatureException"
+
+
+def test_kms_keys_stay_in_their_region(workspace):
+    key_id, secret = workspace.init()
+    server = workspace.serve("--region", "us-east-1,eu-west-1")
+    east = client_in(server, "kms", "us-east-1", key_id, secret)
+    west = client_in(server, "kms", "eu-west-1", key_id, secret)
+    key = east.create_key()["KeyMetadata"]
+    east.create_alias(AliasName="alias/east", TargetKeyId=key["KeyId"])
+    for ref in (key["Arn"], key["KeyId"], "alias/east",
+                key["Arn"].replace(f"key/{key['KeyId']}", "alias/east")):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            west.encrypt(KeyId=ref, Plaintext=b"secret")
+        assert error_code(e) == "NotFoundException", ref
+    assert east.encrypt(KeyId=key["Arn"], Plaintext=b"secret")["KeyId"] == key["Arn"]
+    assert west.create_key()["KeyMetadata"]["Arn"].startswith("arn:aws:kms:eu-west-1:")
+    # Both regions are served; a third is not.
+    client_in(server, "sts", "eu-west-1", key_id, secret).get_caller_identity()
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        client_in(server, "sts", "ap-south-1", key_id, secret).get_caller_identity()
+    assert error_code(e) == "SignatureDoesNotMatch"
+
+
+def test_a_long_term_key_with_a_session_token_is_refused(admin):
+    server, key_id, secret = admin
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        server.client("sts", key_id, secret, session_token="stray").get_caller_identity()
+    assert error_code(e) == "InvalidClientTokenId"

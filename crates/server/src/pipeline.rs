@@ -107,7 +107,7 @@ impl RequestContext<'_> {
         };
         let region = signed
             .as_ref()
-            .map_or(self.plane.settings().region.as_str(), |s| s.region.as_str());
+            .map_or(self.plane.settings().region(), |s| s.region.as_str());
         let call = Call {
             plane: self.plane,
             caller: &caller,
