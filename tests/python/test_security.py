@@ -337,3 +337,13 @@ def test_a_long_term_key_with_a_session_token_is_refused(admin):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         server.client("sts", key_id, secret, session_token="stray").get_caller_identity()
     assert error_code(e) == "InvalidClientTokenId"
+
+
+def test_the_state_is_readable_by_its_owner_only(admin, workspace):
+    server, key_id, secret = admin
+    server.client("iam", key_id, secret).create_user(UserName="someone")
+    modes = {path.name: path.stat().st_mode & 0o777
+             for path in [workspace.data_dir, *workspace.data_dir.glob("rampart.db*")]}
+    assert modes.pop("data") == 0o700
+    assert set(modes) == {"rampart.db", "rampart.db-wal", "rampart.db-shm"}, modes
+    assert set(modes.values()) == {0o600}, modes
