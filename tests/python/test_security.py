@@ -347,3 +347,26 @@ def test_the_state_is_readable_by_its_owner_only(admin, workspace):
     assert modes.pop("data") == 0o700
     assert set(modes) == {"rampart.db", "rampart.db-wal", "rampart.db-shm"}, modes
     assert set(modes.values()) == {0o600}, modes
+
+
+def test_a_delegated_admin_manages_users_that_have_the_required_boundary(admin):
+    server, key_id, secret = admin
+    iam = server.client("iam", key_id, secret)
+    boundary = iam.create_policy(PolicyName="boundary", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))["Policy"]["Arn"]
+    delegate = user_with_policy(server, key_id, secret, "delegate", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["iam:PutUserPolicy", "iam:AttachUserPolicy"], "Resource": "*",
+         "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}}}]})
+    iam.create_user(UserName="bounded", PermissionsBoundary=boundary)
+    iam.create_user(UserName="unbounded")
+    inline = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+    managed = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    delegated = server.client("iam", *delegate)
+    delegated.put_user_policy(UserName="bounded", PolicyName="s3", PolicyDocument=inline)
+    delegated.attach_user_policy(UserName="bounded", PolicyArn=managed)
+    for call in (lambda: delegated.put_user_policy(UserName="unbounded", PolicyName="s3", PolicyDocument=inline),
+                 lambda: delegated.attach_user_policy(UserName="unbounded", PolicyArn=managed)):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert error_code(e) == "AccessDenied"
+    assert iam.list_user_policies(UserName="bounded")["PolicyNames"] == ["s3"]

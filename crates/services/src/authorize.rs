@@ -150,6 +150,9 @@ pub fn check(
     let decision = decide(view, call, permission, None, || {
         let mut context = request_context(call);
         add_service_keys(&mut context, service, input);
+        if service == "iam" {
+            add_existing_boundary(view, call.caller, &permission.action, input, &mut context);
+        }
         if service == "kms" {
             crate::kms::authz::add_keys(view, call, permission, input, &mut context);
         }
@@ -615,6 +618,40 @@ pub fn request_tags(input: &Value) -> Option<Vec<(&str, &str)>> {
                 .collect(),
         ),
         _ => None,
+    }
+}
+
+/// `iam:PermissionsBoundary` of an action on a user or role whose input names no
+/// boundary (PutUserPolicy, AttachRolePolicy, ...): the boundary the target has, as
+/// AWS fills it, so a delegated administrator limited to entities with a given
+/// boundary can manage them.
+fn add_existing_boundary(
+    view: &View,
+    caller: &Caller,
+    action: &str,
+    input: &Value,
+    context: &mut Context,
+) {
+    const KEY: &str = "iam:PermissionsBoundary";
+    let text = |member: &str| input.get(member).and_then(Value::as_str);
+    let takes_key = catalog::catalog()
+        .action(action)
+        .is_some_and(|a| a.condition_keys.iter().any(|k| k == KEY));
+    if !takes_key || text("PermissionsBoundary").is_some() {
+        return;
+    }
+    let account = caller.account_id.as_str();
+    let boundary = match (text("UserName"), text("RoleName")) {
+        (Some(user), _) => view
+            .user(account, user)
+            .and_then(|u| u.permissions_boundary.as_deref()),
+        (None, Some(role)) => view
+            .role(account, role)
+            .and_then(|r| r.permissions_boundary.as_deref()),
+        (None, None) => None,
+    };
+    if let Some(arn) = boundary {
+        context.insert(KEY, arn);
     }
 }
 
