@@ -3,7 +3,9 @@ make it: what an attacker holding a captured signature, a low-privilege key or a
 deleted principal's credentials could do, and what rampart answers instead."""
 
 import json
+import signal
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import botocore.auth
@@ -370,3 +372,30 @@ def test_a_delegated_admin_manages_users_that_have_the_required_boundary(admin):
             call()
         assert error_code(e) == "AccessDenied"
     assert iam.list_user_policies(UserName="bounded")["PolicyNames"] == ["s3"]
+
+
+def test_every_answered_denial_survives_kill_9(workspace):
+    key_id, secret = workspace.init()
+    server = workspace.serve()
+    iam = server.client("iam", key_id, secret)
+    iam.create_user(UserName="nobody")
+    key = iam.create_access_key(UserName="nobody")["AccessKey"]
+    nobody = server.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
+
+    def deny_many(thread):
+        for i in range(75):
+            with pytest.raises(botocore.exceptions.ClientError) as e:
+                nobody.create_user(UserName=f"x{thread}-{i}")
+            assert error_code(e) == "AccessDenied"
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(deny_many, range(4)))
+    server.stop(signal.SIGKILL)
+
+    restarted = workspace.serve()
+    trail = restarted.client("cloudtrail", key_id, secret)
+    pages = trail.get_paginator("lookup_events").paginate(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "CreateUser"}])
+    denied = [e for page in pages for e in page["Events"]
+              if json.loads(e["CloudTrailEvent"]).get("errorCode") == "AccessDenied"]
+    assert len(denied) == 300
