@@ -374,13 +374,10 @@ def test_a_delegated_admin_manages_users_that_have_the_required_boundary(admin):
     assert iam.list_user_policies(UserName="bounded")["PolicyNames"] == ["s3"]
 
 
-def test_every_answered_denial_survives_kill_9(workspace):
-    key_id, secret = workspace.init()
-    server = workspace.serve()
-    iam = server.client("iam", key_id, secret)
-    iam.create_user(UserName="nobody")
-    key = iam.create_access_key(UserName="nobody")["AccessKey"]
-    nobody = server.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
+def test_every_answered_denial_survives_kill_9(admin, workspace):
+    server, key_id, secret = admin
+    nobody = server.client("iam", *user_with_policy(server, key_id, secret, "nobody", {
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
 
     def deny_many(thread):
         for i in range(75):
