@@ -45,7 +45,7 @@ pub async fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
         Settings {
             dev: false,
             default_account_id: String::new(),
-            region: args.region.clone(),
+            regions: vec![args.region.clone()],
         },
     )
     .await

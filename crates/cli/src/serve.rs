@@ -23,9 +23,17 @@ pub struct ServeArgs {
     /// The account --dev maps unknown access keys to.
     #[arg(long, default_value = "000000000000")]
     account_id: String,
-    /// The region rampart reports itself in.
-    #[arg(long, default_value = "us-east-1")]
-    region: String,
+    /// The regions rampart serves: requests signed for any other are refused
+    /// (SignatureDoesNotMatch), and KMS keys live in the region they were created in.
+    /// Repeat it or separate regions with commas; the first is the one rampart reports
+    /// itself in.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "us-east-1",
+        required = false
+    )]
+    region: Vec<String>,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -37,7 +45,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Settings {
             dev: args.dev,
             default_account_id: args.account_id.clone(),
-            region: args.region,
+            regions: args.region,
         },
     )
     .await

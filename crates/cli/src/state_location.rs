@@ -2,6 +2,7 @@
 //! by default) and, optionally, a PostgreSQL database. Shared by every command that
 //! opens the state, so they all find it the same way.
 
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -21,7 +22,14 @@ pub struct StateLocation {
 impl StateLocation {
     /// Opens (creating on first use) the master key and the store.
     pub async fn open(&self) -> anyhow::Result<(Arc<dyn Store>, MasterKey)> {
-        std::fs::create_dir_all(&self.data_dir)
+        // Owner only: it holds the master key and, by default, the database.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.data_dir)
+            .and_then(|()| {
+                std::fs::set_permissions(&self.data_dir, std::fs::Permissions::from_mode(0o700))
+            })
             .with_context(|| format!("creating {}", self.data_dir.display()))?;
         let key_path = self.data_dir.join("master.key");
         let master_key = MasterKey::load_or_create(&key_path)

@@ -286,8 +286,18 @@ fn parse_principal(v: &Value) -> Result<PrincipalSpec, PolicyError> {
 fn valid_aws_principal(p: &str) -> bool {
     p == "*"
         || (p.len() == 12 && p.bytes().all(|b| b.is_ascii_digit()))
+        || is_unique_id(p)
         || ((p.starts_with("arn:") && p.split(':').count() >= 6)
             && (p.contains(":iam::") || p.contains(":sts::")))
+}
+
+/// A user's or role's unique id (`AIDA…`, `AROA…`): IAM writes it into a policy in
+/// place of a principal that was deleted, and it matches no principal created since.
+fn is_unique_id(p: &str) -> bool {
+    (p.starts_with("AIDA") || p.starts_with("AROA"))
+        && p.len() == 21
+        && p.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 fn has_vendor(s: &str) -> bool {

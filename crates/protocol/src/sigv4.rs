@@ -551,12 +551,16 @@ pub fn verify(
     // Which payload hashes the signature may cover. Presigned requests without the
     // header: botocore signs the body's hash (as AWS does for all services but S3),
     // other SDKs `UNSIGNED-PAYLOAD`; each still needs a valid signature over that
-    // exact string, so accepting either lets nothing unsigned through.
+    // exact string. UNSIGNED-PAYLOAD is S3's, and rampart serves no S3: the services
+    // it serves authenticate every parameter, so it covers an empty body only (a
+    // body it left unsigned could name any role or policy).
+    let unsigned_allowed = req.body.is_empty();
     let candidates: Vec<String> = match (
         signed.presigned_expires,
         header(req, "x-amz-content-sha256"),
     ) {
-        (_, Some(UNSIGNED_PAYLOAD)) => vec![UNSIGNED_PAYLOAD.to_string()],
+        (_, Some(UNSIGNED_PAYLOAD)) if unsigned_allowed => vec![UNSIGNED_PAYLOAD.to_string()],
+        (_, Some(UNSIGNED_PAYLOAD)) => return Err(AuthError::signature_mismatch()),
         (_, Some(claimed)) => {
             if !claimed.eq_ignore_ascii_case(&body_hash()) {
                 return Err(AuthError::SignatureDoesNotMatch(
@@ -566,8 +570,8 @@ pub fn verify(
             }
             vec![claimed.to_string()]
         }
-        (Some(_), None) => vec![body_hash(), UNSIGNED_PAYLOAD.to_string()],
-        (None, None) => vec![body_hash()],
+        (Some(_), None) if unsigned_allowed => vec![body_hash(), UNSIGNED_PAYLOAD.to_string()],
+        (_, None) => vec![body_hash()],
     };
     let given = signed.signature.to_ascii_lowercase();
     for payload_hash in candidates {

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, Request, State};
@@ -16,7 +16,7 @@ use rampart_protocol::sigv4;
 use rampart_protocol::{AwsError, HttpRequest, HttpResponse, Route};
 use rampart_services::audit::{self, ApiCall};
 use rampart_services::{Call, ControlPlane, PlaneError, ServiceError, authorize};
-use rampart_store::{Batch, StoreError};
+use rampart_store::{Batch, QueueError, StoreError};
 
 use crate::authenticate::authenticate;
 use rampart_protocol::MAX_BODY_BYTES;
@@ -107,7 +107,7 @@ impl RequestContext<'_> {
         };
         let region = signed
             .as_ref()
-            .map_or(self.plane.settings().region.as_str(), |s| s.region.as_str());
+            .map_or(self.plane.settings().region(), |s| s.region.as_str());
         let call = Call {
             plane: self.plane,
             caller: &caller,
@@ -148,7 +148,7 @@ impl RequestContext<'_> {
     ) -> Served {
         let input = match rampart_protocol::parse_request(route, http) {
             Ok(input) => input,
-            Err(e) => return Served::Response(self.fail(route, call, Trail::new(None), e)),
+            Err(e) => return Served::Response(self.fail(route, call, Trail::new(None), e).await),
         };
         let service = route.service.name.as_str();
         let operation = route.operation().name.as_str();
@@ -159,7 +159,9 @@ impl RequestContext<'_> {
             Ok(resources) => resources,
             Err(denied) => {
                 let trail = Trail::new(Some(request_parameters));
-                return Served::Response(self.fail(route, call, trail, to_aws(route, denied)));
+                return Served::Response(
+                    self.fail(route, call, trail, to_aws(route, denied)).await,
+                );
             }
         };
         let trail = Trail {
@@ -168,7 +170,9 @@ impl RequestContext<'_> {
         };
         let outcome = match rampart_services::handle(service, operation, call, input).await {
             Ok(outcome) => outcome,
-            Err(e) => return Served::Response(self.fail(route, call, trail, to_aws(route, e))),
+            Err(e) => {
+                return Served::Response(self.fail(route, call, trail, to_aws(route, e)).await);
+            }
         };
         if outcome.mutations.is_empty() {
             let event = self.api_call(route, call, trail, true, None, None);
@@ -196,7 +200,7 @@ impl RequestContext<'_> {
                 Err(error) => {
                     tracing::error!(%error, operation = %route.operation().name, "commit failed");
                     let failure = AwsError::internal();
-                    return Served::Response(self.fail(route, call, unchanged, failure));
+                    return Served::Response(self.fail(route, call, unchanged, failure).await);
                 }
             }
         }
@@ -207,11 +211,25 @@ impl RequestContext<'_> {
         ))
     }
 
-    /// Records a call that failed after authentication, and answers with its error.
-    fn fail(&self, route: &Route, call: &Call<'_>, trail: Trail, error: AwsError) -> HttpResponse {
+    /// Records a call that failed after authentication (a denial, bad input, an error),
+    /// and answers with its error once its event is committed: a `kill -9` never loses
+    /// a denial that was answered. While the store cannot be written the answer waits at
+    /// most [`DURABLE_WAIT`]; the event stays queued, and lands once the store takes it.
+    async fn fail(
+        &self,
+        route: &Route,
+        call: &Call<'_>,
+        trail: Trail,
+        error: AwsError,
+    ) -> HttpResponse {
         let event =
             audit::prepared_event(self.api_call(route, call, trail, true, None, Some(&error)));
-        let error = self.record(route, event).err().unwrap_or(error);
+        let recorded =
+            tokio::time::timeout(DURABLE_WAIT, self.plane.audit().record_durably(event)).await;
+        let error = match recorded {
+            Ok(Err(queue)) => throttled(route, queue),
+            Ok(Ok(())) | Err(_) => error,
+        };
         rampart_protocol::serialize_error(route.service, &error, self.request_id)
     }
 
@@ -222,14 +240,10 @@ impl RequestContext<'_> {
         route: &Route,
         event: rampart_store::PreparedAuditEvent,
     ) -> Result<(), AwsError> {
-        self.plane.audit().record_prepared(event).map_err(|error| {
-            tracing::warn!(%error, "audit event not queued; throttling the call");
-            let code = match route.service.protocol() {
-                Protocol::Query | Protocol::Ec2 => "Throttling",
-                _ => "ThrottlingException",
-            };
-            AwsError::new(code, "Rate exceeded", 400, true)
-        })
+        self.plane
+            .audit()
+            .record_prepared(event)
+            .map_err(|queue| throttled(route, queue))
     }
 
     /// What CloudTrail records of this call, secrets in the output redacted by the model.
@@ -258,6 +272,21 @@ impl RequestContext<'_> {
             time: call.now,
         }
     }
+}
+
+/// The longest a failed call's answer waits for its audit event's commit (the store
+/// cannot be written meanwhile); a commit takes milliseconds otherwise.
+const DURABLE_WAIT: Duration = Duration::from_secs(1);
+
+/// The answer to a call whose audit event could not be queued (the queue is full: the
+/// store is slower than the traffic).
+fn throttled(route: &Route, error: QueueError) -> AwsError {
+    tracing::warn!(%error, "audit event not queued; throttling the call");
+    let code = match route.service.protocol() {
+        Protocol::Query | Protocol::Ec2 => "Throttling",
+        _ => "ThrottlingException",
+    };
+    AwsError::new(code, "Rate exceeded", 400, true)
 }
 
 /// How many times a call runs again after its write lost a race with another write of

@@ -86,10 +86,55 @@ pub fn authorize(
         return Ok(Vec::new());
     };
     check(&view, call, service, &permission, input)?;
+    if let Some(target) = renamed_to(&view, call.caller, service, operation, input) {
+        let permission = Permission {
+            action: permission.action.clone(),
+            resource: target,
+        };
+        check(&view, call, service, &permission, input)?;
+    }
     Ok(match service {
         "kms" => crate::kms::trail::resources(&view, &permission),
         _ => Vec::new(),
     })
+}
+
+/// The ARN a user or group will have after UpdateUser or UpdateGroup renames or moves
+/// it: IAM requires the permission on the target as well as on the source (else a
+/// user allowed to update itself could take the name some trust policy names).
+fn renamed_to(
+    view: &View,
+    caller: &Caller,
+    service: &str,
+    operation: &str,
+    input: &Value,
+) -> Option<String> {
+    let (kind, name, new_name) = match (service, operation) {
+        ("iam", "UpdateUser") => ("user", "UserName", "NewUserName"),
+        ("iam", "UpdateGroup") => ("group", "GroupName", "NewGroupName"),
+        _ => return None,
+    };
+    let text = |member: &str| input.get(member).and_then(Value::as_str);
+    let new_path = text("NewPath");
+    if new_path.is_none() && text(new_name).is_none() {
+        return None;
+    }
+    let account = caller.account_id.as_str();
+    let name = text(name).or(match (kind, caller.principal_type) {
+        ("user", PrincipalType::IamUser) => caller.user_name.as_deref(),
+        _ => None,
+    })?;
+    let id = records::entity_id(account, name);
+    let path = new_path.or(match kind {
+        "user" => view.users.get(&id).map(|u| u.path.as_str()),
+        _ => view.groups.get(&id).map(|g| g.path.as_str()),
+    });
+    Some(records::entity_arn(
+        account,
+        kind,
+        path.unwrap_or("/"),
+        text(new_name).unwrap_or(name),
+    ))
 }
 
 /// Allows `permission` for the caller of `call`, with the condition keys of `input`,
@@ -105,6 +150,9 @@ pub fn check(
     let decision = decide(view, call, permission, None, || {
         let mut context = request_context(call);
         add_service_keys(&mut context, service, input);
+        if service == "iam" {
+            add_existing_boundary(view, call.caller, &permission.action, input, &mut context);
+        }
         if service == "kms" {
             crate::kms::authz::add_keys(view, call, permission, input, &mut context);
         }
@@ -549,20 +597,73 @@ pub(crate) fn request_context(call: &Call<'_>) -> Context {
     context
 }
 
+/// The tags a request's `Tags` member carries, in each shape the services' models
+/// give it: a list of `Key`/`Value` (IAM, STS, Organizations, CloudTrail), a list of
+/// `TagKey`/`TagValue` (KMS), or a map (GuardDuty). `None` without a `Tags` member.
+pub fn request_tags(input: &Value) -> Option<Vec<(&str, &str)>> {
+    fn pair<'a>(tag: &'a Value, key: &str, value: &str) -> Option<(&'a str, &'a str)> {
+        Some((tag.get(key)?.as_str()?, tag.get(value)?.as_str()?))
+    }
+    match input.get("Tags")? {
+        Value::Array(tags) => Some(
+            tags.iter()
+                .filter_map(|tag| {
+                    pair(tag, "Key", "Value").or_else(|| pair(tag, "TagKey", "TagValue"))
+                })
+                .collect(),
+        ),
+        Value::Object(tags) => Some(
+            tags.iter()
+                .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// `iam:PermissionsBoundary` of an action on a user or role whose input names no
+/// boundary (PutUserPolicy, AttachRolePolicy, ...): the boundary the target has, as
+/// AWS fills it, so a delegated administrator limited to entities with a given
+/// boundary can manage them.
+fn add_existing_boundary(
+    view: &View,
+    caller: &Caller,
+    action: &str,
+    input: &Value,
+    context: &mut Context,
+) {
+    const KEY: &str = "iam:PermissionsBoundary";
+    let text = |member: &str| input.get(member).and_then(Value::as_str);
+    let takes_key = catalog::catalog()
+        .action(action)
+        .is_some_and(|a| a.condition_keys.iter().any(|k| k == KEY));
+    if !takes_key || text("PermissionsBoundary").is_some() {
+        return;
+    }
+    let account = caller.account_id.as_str();
+    let boundary = match (text("UserName"), text("RoleName")) {
+        (Some(user), _) => view
+            .user(account, user)
+            .and_then(|u| u.permissions_boundary.as_deref()),
+        (None, Some(role)) => view
+            .role(account, role)
+            .and_then(|r| r.permissions_boundary.as_deref()),
+        (None, None) => None,
+    };
+    if let Some(arn) = boundary {
+        context.insert(KEY, arn);
+    }
+}
+
 /// Condition keys the input of an operation supplies: tags on the request, the
 /// policies named, and STS's session parameters.
 fn add_service_keys(context: &mut Context, service: &str, input: &Value) {
     let text = |member: &str| input.get(member).and_then(Value::as_str);
-    if let Some(tags) = input.get("Tags").and_then(Value::as_array) {
-        let mut keys = Vec::new();
-        for tag in tags {
-            if let (Some(k), Some(v)) = (
-                tag.get("Key").and_then(Value::as_str),
-                tag.get("Value").and_then(Value::as_str),
-            ) {
-                context.insert(&format!("aws:RequestTag/{k}"), v);
-                keys.push(k.to_owned());
-            }
+    if let Some(tags) = request_tags(input) {
+        let mut keys = Vec::with_capacity(tags.len());
+        for (k, v) in tags {
+            context.insert(&format!("aws:RequestTag/{k}"), v);
+            keys.push(k.to_owned());
         }
         context.insert("aws:TagKeys", keys);
     }

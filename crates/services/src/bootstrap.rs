@@ -111,7 +111,9 @@ pub async fn initialize(
         }
     }
     let owner_name = user.as_ref().map_or("", |u| u.user_name.as_str());
-    let (mut key, secret) = access_keys::issue(plane, &account.account_id, owner_name, now);
+    let owner_id = user.as_ref().map(|u| u.user_id.as_str());
+    let (mut key, secret) =
+        access_keys::issue(plane, &account.account_id, owner_name, owner_id, now);
     key.root = owner == KeyOwner::Root;
     mutations.push(put(records::ACCESS_KEY, &key.access_key_id, &key));
     plane

@@ -27,8 +27,16 @@ pub struct Settings {
     pub dev: bool,
     /// The account `--dev` maps unknown keys to.
     pub default_account_id: String,
-    /// The region rampart reports itself in.
-    pub region: String,
+    /// The regions rampart serves (`--region`): a request signed for another is
+    /// refused. The first is the one rampart reports itself in.
+    pub regions: Vec<String>,
+}
+
+impl Settings {
+    /// The region rampart reports itself in (unsigned calls are recorded there).
+    pub fn region(&self) -> &str {
+        self.regions.first().map_or("us-east-1", String::as_str)
+    }
 }
 
 /// Why the control plane could not do what it was asked.

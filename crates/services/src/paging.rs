@@ -39,12 +39,37 @@ impl Paging {
             self.max_items,
             "Marker",
         )?;
-        let mut out = json!({ list_member: shown.iter().map(output).collect::<Vec<_>>(),
-                              "IsTruncated": next.is_some() });
+        Ok(Paging::output(
+            list_member,
+            shown.iter().map(output).collect(),
+            next,
+        ))
+    }
+
+    /// The output members `{list_member: [...], IsTruncated, Marker}` of one page.
+    pub fn output(list_member: &str, shown: Vec<Value>, next: Option<String>) -> Value {
+        let mut out = json!({ list_member: shown, "IsTruncated": next.is_some() });
         if let Some(next) = next {
             out["Marker"] = json!(next);
         }
-        Ok(out)
+        out
+    }
+
+    /// The page of `len` items, which are sorted by `key_at(index)`, without the items
+    /// themselves: the index range it covers and the next page's `Marker`, for items
+    /// made only once they are shown (the policy simulator's results).
+    pub fn window(
+        &self,
+        len: usize,
+        key_at: impl Fn(usize) -> String,
+    ) -> Result<(std::ops::Range<usize>, Option<String>), ServiceError> {
+        window(
+            len,
+            &key_at,
+            self.marker.as_deref(),
+            self.max_items,
+            "Marker",
+        )
     }
 }
 
@@ -89,6 +114,20 @@ fn slice<'i, T>(
     max: Option<i64>,
     member: &str,
 ) -> Result<(&'i [T], Option<String>), ServiceError> {
+    let (range, next) = window(items.len(), &|i| key(&items[i]), token, max, member)?;
+    Ok((&items[range], next))
+}
+
+/// The index range of the page of `len` items sorted by `key_at` that starts at
+/// `token` and holds at most `max` (default 100, at most 1000), and the token of the
+/// next page if there is one.
+fn window(
+    len: usize,
+    key_at: &dyn Fn(usize) -> String,
+    token: Option<&str>,
+    max: Option<i64>,
+    member: &str,
+) -> Result<(std::ops::Range<usize>, Option<String>), ServiceError> {
     let start = match token {
         None => 0,
         Some(token) => {
@@ -99,13 +138,23 @@ fn slice<'i, T>(
                 .ok_or_else(|| {
                     ServiceError::Validation(format!("Invalid value for parameter {member}"))
                 })?;
-            items.partition_point(|item| key(item) < after)
+            // The first index whose key is not before `after` (keys ascend).
+            let (mut low, mut high) = (0, len);
+            while low < high {
+                let mid = low + (high - low) / 2;
+                if key_at(mid) < after {
+                    low = mid + 1;
+                } else {
+                    high = mid;
+                }
+            }
+            low
         }
     };
     let max = max.map_or(DEFAULT_MAX_ITEMS, |m| m.clamp(1, 1000) as usize);
-    let end = start.saturating_add(max).min(items.len());
-    let next = items.get(end).map(|next| URL_SAFE_NO_PAD.encode(key(next)));
-    Ok((&items[start..end], next))
+    let end = start.saturating_add(max).min(len);
+    let next = (end < len).then(|| URL_SAFE_NO_PAD.encode(key_at(end)));
+    Ok((start..end, next))
 }
 
 #[cfg(test)]

@@ -260,6 +260,11 @@ pub struct AccessKey {
     pub account_id: String,
     /// The user the key belongs to; empty for a key of the account root user.
     pub user_name: String,
+    /// The unique id (`AIDA…`) of the user the key was issued to: a key whose user is
+    /// gone never works for a namesake created later. `None` in records written before
+    /// rampart kept it, and for root keys.
+    #[serde(default)]
+    pub user_id: Option<String>,
     /// The key belongs to the account root user (AWS allows it, and discourages it).
     #[serde(default)]
     pub root: bool,
@@ -296,6 +301,11 @@ pub struct Session {
     pub access_key_id: String,
     pub account_id: String,
     pub principal: SessionPrincipal,
+    /// The unique id of the user or role the session was issued for (the account id
+    /// for root): a session whose principal is gone never works for a namesake created
+    /// later. `None` in records written before rampart kept it.
+    #[serde(default)]
+    pub principal_id: Option<String>,
     /// The secret access key, sealed under the master key with the key id as AAD.
     pub sealed_secret: String,
     /// Hex SHA-256 of the session token.

@@ -196,7 +196,7 @@ fn assume_role(call: &Call<'_>, raw: Value) -> Result<Outcome, ServiceError> {
         role_name: role.role_name.clone(),
         session_name: input.role_session_name.clone(),
     };
-    let mut issued = Issued::new(call, &role.account_id, principal, duration);
+    let mut issued = Issued::new(call, &role.account_id, principal, &role.role_id, duration);
     issued.session.session_policies = policies;
     issued.session.tags = tags;
     issued.session.transitive_tag_keys = transitive;
@@ -258,7 +258,7 @@ fn get_session_token(
     };
     let duration = token_duration(input.duration_seconds, max)?;
     let view = call.plane.view();
-    let mut issued = Issued::new(call, &caller.account_id, principal, duration);
+    let mut issued = Issued::for_caller(call, principal, duration);
     // MFA: the code must be one of the calling user's enabled devices'; accepting it
     // uses it up (the device's replay guard moves in the same commit).
     let mfa_used = crate::iam::mfa::verify_token(
@@ -302,7 +302,7 @@ fn get_federation_token(
         user_name,
         name: input.name.clone(),
     };
-    let mut issued = Issued::new(call, &caller.account_id, principal, duration);
+    let mut issued = Issued::for_caller(call, principal, duration);
     issued.session.session_policies = policies;
     issued.session.policy_required = true;
     let mut output = issued.output(&json!({}))?;
@@ -361,6 +361,7 @@ impl Issued {
         call: &Call<'_>,
         account_id: &str,
         principal: SessionPrincipal,
+        principal_id: &str,
         duration: i64,
     ) -> Issued {
         let access_key_id = ids::new_id(IdPrefix::TemporaryAccessKey);
@@ -373,6 +374,7 @@ impl Issued {
             access_key_id,
             account_id: account_id.to_owned(),
             principal,
+            principal_id: Some(principal_id.to_owned()),
             issued: now,
             expires: now + duration,
             session_policies: Vec::new(),
@@ -392,6 +394,18 @@ impl Issued {
             secret,
             token,
         }
+    }
+
+    /// A session of the caller itself (GetSessionToken, GetFederationToken).
+    fn for_caller(call: &Call<'_>, principal: SessionPrincipal, duration: i64) -> Issued {
+        let caller = call.caller;
+        Issued::new(
+            call,
+            &caller.account_id,
+            principal,
+            &caller.user_id,
+            duration,
+        )
     }
 
     /// `Credentials` (and `PackedPolicySize` when the input passed session policies

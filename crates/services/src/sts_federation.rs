@@ -341,7 +341,7 @@ pub(crate) fn assume_role_with_web_identity(
         role_name: role.role_name.clone(),
         session_name: input.role_session_name.clone(),
     };
-    let mut issued = Issued::new(call, &role.account_id, principal, duration);
+    let mut issued = Issued::new(call, &role.account_id, principal, &role.role_id, duration);
     issued.session.session_policies = policies;
     issued.session.source_identity = claims.source_identity.clone();
     let mut output = issued.output(&raw)?;
@@ -555,7 +555,7 @@ pub(crate) fn assume_role_with_saml(call: &Call<'_>, raw: Value) -> Result<Outco
         role_name: role.role_name.clone(),
         session_name: session_name.clone(),
     };
-    let mut issued = Issued::new(call, &role.account_id, principal, duration);
+    let mut issued = Issued::new(call, &role.account_id, principal, &role.role_id, duration);
     issued.session.session_policies = policies;
     issued.session.source_identity = assertion.source_identity.clone();
     let mut output = issued.output(&raw)?;

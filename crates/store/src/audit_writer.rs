@@ -15,8 +15,11 @@
 //! outage fills the queue and throttles callers instead of losing events.
 //!
 //! An acknowledged `record` is not durable yet: [`AuditWriter::flush`] waits until every
-//! event recorded before it is committed (use it at shutdown and in tests). Events are
-//! committed in the order they were recorded.
+//! event recorded before it is committed (use it at shutdown and in tests), and
+//! [`AuditWriter::record_durably`] until its own event is (it joins the batch like any
+//! other, without cutting the linger short: for calls that must not be answered before
+//! they are on disk, such as denials). Events are committed in the order they were
+//! recorded.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -86,7 +89,8 @@ pub enum QueueError {
 // Events travel unboxed: one allocation less per recorded call; the queue is bounded anyway.
 #[allow(clippy::large_enum_variant)]
 enum Msg {
-    Event(PreparedAuditEvent),
+    /// An event, and who waits for its commit, if anyone.
+    Event(PreparedAuditEvent, Option<oneshot::Sender<()>>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -156,13 +160,29 @@ impl AuditWriter {
         let prepared = PreparedAuditEvent::from(event);
         self.queued_bytes
             .fetch_add(prepared.size(), Ordering::Relaxed);
-        permit.send(Msg::Event(prepared));
+        permit.send(Msg::Event(prepared, None));
         Ok(())
     }
 
     /// Queues an event already rendered (the request path builds its record as canonical
     /// JSON directly: [`PreparedAuditEvent::with_canonical_record`]), without waiting.
     pub fn record_prepared(&self, event: PreparedAuditEvent) -> Result<(), QueueError> {
+        self.queue_prepared(event, None)
+    }
+
+    /// Queues an event already rendered, like [`Self::record_prepared`], and waits until
+    /// it is committed: at most the linger and one commit later.
+    pub async fn record_durably(&self, event: PreparedAuditEvent) -> Result<(), QueueError> {
+        let (done, committed) = oneshot::channel();
+        self.queue_prepared(event, Some(done))?;
+        committed.await.map_err(|_| QueueError::Closed)
+    }
+
+    fn queue_prepared(
+        &self,
+        event: PreparedAuditEvent,
+        committed: Option<oneshot::Sender<()>>,
+    ) -> Result<(), QueueError> {
         if self.queued_bytes.load(Ordering::Relaxed) >= self.max_bytes {
             return Err(QueueError::Full);
         }
@@ -171,7 +191,7 @@ impl AuditWriter {
             mpsc::error::TrySendError::Closed(()) => QueueError::Closed,
         })?;
         self.queued_bytes.fetch_add(event.size(), Ordering::Relaxed);
-        permit.send(Msg::Event(event));
+        permit.send(Msg::Event(event, committed));
         Ok(())
     }
 
@@ -182,7 +202,7 @@ impl AuditWriter {
         let prepared = PreparedAuditEvent::from(event);
         self.queued_bytes
             .fetch_add(prepared.size(), Ordering::Relaxed);
-        permit.send(Msg::Event(prepared));
+        permit.send(Msg::Event(prepared, None));
         Ok(())
     }
 
@@ -207,10 +227,10 @@ async fn run(
 ) {
     let max_batch = config.max_batch.max(1);
     let mut batch: Vec<PreparedAuditEvent> = Vec::new();
-    let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
+    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = rx.recv().await {
-        let flush_now = take(first, &mut batch, &mut flushes)
-            || fill(&mut rx, &mut batch, &mut flushes, max_batch);
+        let flush_now = take(first, &mut batch, &mut waiting)
+            || fill(&mut rx, &mut batch, &mut waiting, max_batch);
         if !flush_now && batch.len() < max_batch {
             // Let the batch fill: one wake-up per batch rather than one per event. A
             // flush cuts the wait short. Not when a full batch was already waiting (the
@@ -221,12 +241,12 @@ async fn run(
                 () = flush_requested.notified() => {}
             }
             // The batch is committed next either way: a flush among these only ends it.
-            fill(&mut rx, &mut batch, &mut flushes, max_batch);
+            fill(&mut rx, &mut batch, &mut waiting, max_batch);
         }
         let bytes: usize = batch.iter().map(PreparedAuditEvent::size).sum();
         batch = commit_with_retry(store.as_ref(), batch).await;
         queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
-        for done in flushes.drain(..) {
+        for done in waiting.drain(..) {
             let _ = done.send(());
         }
     }
@@ -237,13 +257,13 @@ async fn run(
 fn fill(
     rx: &mut mpsc::Receiver<Msg>,
     batch: &mut Vec<PreparedAuditEvent>,
-    flushes: &mut Vec<oneshot::Sender<()>>,
+    waiting: &mut Vec<oneshot::Sender<()>>,
     max_batch: usize,
 ) -> bool {
     while batch.len() < max_batch {
         match rx.try_recv() {
             Ok(msg) => {
-                if take(msg, batch, flushes) {
+                if take(msg, batch, waiting) {
                     return true;
                 }
             }
@@ -257,15 +277,17 @@ fn fill(
 fn take(
     msg: Msg,
     batch: &mut Vec<PreparedAuditEvent>,
-    flushes: &mut Vec<oneshot::Sender<()>>,
+    waiting: &mut Vec<oneshot::Sender<()>>,
 ) -> bool {
     match msg {
-        Msg::Event(e) => {
+        Msg::Event(e, committed) => {
             batch.push(e);
+            // Told when the batch commits, as a flush is, but without ending the batch.
+            waiting.extend(committed);
             false
         }
         Msg::Flush(done) => {
-            flushes.push(done);
+            waiting.push(done);
             true
         }
     }

@@ -100,6 +100,33 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Makes the database file (created empty if missing, for SQLite to fill) and its
+/// `-wal` and `-shm` files, where they exist, readable and writable by their owner only:
+/// they hold every record, and the audit trail.
+fn owner_only(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| StoreError::Io { path, source }
+    };
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io(path))?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let file = PathBuf::from(file);
+        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            result => result.map_err(io(&file))?,
+        }
+    }
+    Ok(())
+}
+
 fn connect(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -121,7 +148,11 @@ impl SqliteStore {
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_owned();
         let inner = tokio::task::spawn_blocking(move || -> Result<Inner, StoreError> {
+            owner_only(&path)?;
             let mut writer = connect(&path)?;
+            // SQLite gives `-wal` and `-shm` the database file's mode; files an older
+            // rampart left readable are tightened too.
+            owner_only(&path)?;
             migrate(&mut writer)?;
             writer.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
             writer.pragma_update(None, "wal_autocheckpoint", 0)?;

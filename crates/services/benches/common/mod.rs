@@ -49,7 +49,7 @@ impl State {
         let settings = Settings {
             dev: false,
             default_account_id: account.to_owned(),
-            region: "us-east-1".to_owned(),
+            regions: vec!["us-east-1".to_owned()],
         };
         let started = Instant::now();
         let plane = runtime.block_on(async {

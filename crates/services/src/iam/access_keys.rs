@@ -82,6 +82,7 @@ pub fn create(call: &Call<'_>, input: CreateInput) -> Result<Outcome, ServiceErr
         call.plane,
         &user.account_id,
         &user.user_name,
+        Some(&user.user_id),
         call.now.timestamp(),
     );
     let output = to_canonical(&serde_json::json!({
@@ -184,6 +185,7 @@ pub(crate) fn issue(
     plane: &ControlPlane,
     account_id: &str,
     user_name: &str,
+    user_id: Option<&str>,
     now: i64,
 ) -> (AccessKey, Zeroizing<String>) {
     let access_key_id = ids::new_id(IdPrefix::AccessKey);
@@ -193,6 +195,7 @@ pub(crate) fn issue(
         access_key_id,
         account_id: account_id.to_owned(),
         user_name: user_name.to_owned(),
+        user_id: user_id.map(str::to_owned),
         root: false,
         status: KeyStatus::Active,
         created: now,

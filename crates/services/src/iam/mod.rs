@@ -13,6 +13,7 @@ pub(crate) mod mfa;
 pub(crate) mod passwords;
 mod permissions;
 mod policies;
+mod principals;
 pub mod providers;
 mod reports;
 mod roles;

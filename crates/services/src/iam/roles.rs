@@ -84,6 +84,7 @@ pub fn create(call: &Call<'_>, input: CreateInput) -> Result<Outcome, ServiceErr
         .count();
     check_count(count, "RolesPerAccount", ROLES_PER_ACCOUNT)?;
     check_document(&input.assume_role_policy_document, PolicyType::Trust)?;
+    super::principals::check_exist(&view, &input.assume_role_policy_document)?;
     let max_session_duration = check_duration(input.max_session_duration)?;
     if let Some(arn) = &input.permissions_boundary {
         super::permissions::check_boundary(&view, arn)?;
@@ -160,6 +161,7 @@ pub fn update_trust(call: &Call<'_>, input: UpdateTrustInput) -> Result<Outcome,
     let view = call.plane.view();
     let mut role = entity::find::<Role>(&view, &call.caller.account_id, &input.role_name)?.clone();
     check_document(&input.policy_document, PolicyType::Trust)?;
+    super::principals::check_exist(&view, &input.policy_document)?;
     role.assume_role_policy = input.policy_document;
     Ok(Outcome::changed(vec![entity::update(&view, &role)?]))
 }
@@ -177,7 +179,9 @@ pub fn delete(call: &Call<'_>, input: RoleInput) -> Result<Outcome, ServiceError
         ));
     }
     super::permissions::check_none_left(&role.permissions)?;
-    Ok(Outcome::changed(vec![entity::remove(&view, role)]))
+    let mut mutations = super::principals::follow(&view, &role.arn(), &role.role_id, Some(role))?;
+    mutations.push(entity::remove(&view, role));
+    Ok(Outcome::changed(mutations))
 }
 
 /// MaxSessionDuration, defaulting to one hour.

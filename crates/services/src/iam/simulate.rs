@@ -693,29 +693,28 @@ fn simulate(
     } else {
         vec!["*".to_owned()]
     };
-    let mut results = Vec::new();
-    for action in &input.action_names {
-        for arn in &resources {
+    // Result `i` is action `i / resources` on resource `i % resources`. Only the page
+    // asked for is evaluated: the work and memory of a call are bounded by its page
+    // (at most 1000 results), not by actions × resources.
+    let total = input.action_names.len().saturating_mul(resources.len());
+    let (shown, next) = input.paging.window(total, |i| format!("{i:020}"))?;
+    let results: Vec<Value> = shown
+        .map(|i| {
+            let action = &input.action_names[i / resources.len()];
+            let arn = &resources[i % resources.len()];
             let account = owner
                 .as_deref()
                 .or_else(|| arn_account(arn))
                 .unwrap_or(sim.principal.account.as_str());
             let resource = Resource::new(arn.as_str(), account);
-            results.push(evaluation_result(&sim, action, &resource, specific));
-        }
-    }
-    let keyed: Vec<(String, Value)> = results
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| (format!("{i:08}"), r))
+            evaluation_result(&sim, action, &resource, specific)
+        })
         .collect();
-    let page = input.paging.page(
-        &keyed,
-        |(k, _)| k.clone(),
+    Ok(Outcome::output(Paging::output(
         "EvaluationResults",
-        |(_, r)| r.clone(),
-    )?;
-    Ok(Outcome::output(page))
+        results,
+        next,
+    )))
 }
 
 /// One `EvaluationResult`.

@@ -147,6 +147,14 @@ pub fn update(call: &Call<'_>, input: UpdateInput) -> Result<Outcome, ServiceErr
             mutations.push(entity::remove(&view, old));
         }
     }
+    if user.arn() != old.arn() {
+        mutations.extend(super::principals::follow(
+            &view,
+            &old.arn(),
+            &user.arn(),
+            None,
+        )?);
+    }
     mutations.push(entity::update(&view, &user)?);
     Ok(Outcome::changed(mutations))
 }
@@ -180,7 +188,9 @@ pub fn delete(call: &Call<'_>, input: UserNameInput) -> Result<Outcome, ServiceE
         ));
     }
     super::permissions::check_none_left(&user.permissions)?;
-    Ok(Outcome::changed(vec![entity::remove(&view, user)]))
+    let mut mutations = super::principals::follow(&view, &user.arn(), &user.user_id, None)?;
+    mutations.push(entity::remove(&view, user));
+    Ok(Outcome::changed(mutations))
 }
 
 /// The user `name` of `account_id`, or IAM's NoSuchEntity.

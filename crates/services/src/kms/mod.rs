@@ -154,6 +154,10 @@ pub(crate) fn lookup<'v>(
     let entry = if let Some(rest) = key_ref.strip_prefix("arn:aws:kms:") {
         let mut parts = rest.splitn(3, ':');
         let (r, a, resource) = (parts.next()?, parts.next()?, parts.next()?);
+        // KMS keys and aliases are regional: an ARN of another region names nothing here.
+        if r != region {
+            return None;
+        }
         if resource.starts_with("alias/") {
             let alias = view.kms.alias(a, r, resource)?;
             view.kms.keys.get(&alias.target_key_id)

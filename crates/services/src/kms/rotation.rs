@@ -193,7 +193,7 @@ mod tests {
             let settings = Settings {
                 dev: false,
                 default_account_id: ACCOUNT.to_owned(),
-                region: REGION.to_owned(),
+                regions: vec![REGION.to_owned()],
             };
             ControlPlane::open(store, MasterKey::from_bytes(&[7; 32]), settings)
                 .await

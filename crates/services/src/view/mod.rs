@@ -351,7 +351,9 @@ impl View {
                 )),
             });
         }
-        let user = self.user(&key.account_id, &key.user_name)?;
+        let user = self
+            .user(&key.account_id, &key.user_name)
+            .filter(|u| key.user_id.as_ref().is_none_or(|id| *id == u.user_id))?;
         Some(Credentials {
             secret_access_key: entry.secret.clone(),
             caller: Arc::new(Caller::user(user, Some(key.access_key_id.clone()), None)),
@@ -363,12 +365,19 @@ impl View {
         let account = &session.account_id;
         let context = entry.context.clone()?;
         let key = Some(session.access_key_id.clone());
+        // The principal the session was issued for, not a namesake created since.
+        let same = |unique_id: &str| {
+            session
+                .principal_id
+                .as_deref()
+                .is_none_or(|id| id == unique_id)
+        };
         let caller = match &session.principal {
             SessionPrincipal::AssumedRole {
                 role_name,
                 session_name,
             } => {
-                let role = self.role(account, role_name)?;
+                let role = self.role(account, role_name).filter(|r| same(&r.role_id))?;
                 Caller::assumed_role(role, session_name, &session.tags, key, context)
             }
             SessionPrincipal::User { user_name: None } => {
@@ -378,9 +387,12 @@ impl View {
             }
             SessionPrincipal::User {
                 user_name: Some(name),
-            } => Caller::user(self.user(account, name)?, key, Some(context)),
+            } => {
+                let user = self.user(account, name).filter(|u| same(&u.user_id))?;
+                Caller::user(user, key, Some(context))
+            }
             SessionPrincipal::FederatedUser { user_name, name } => {
-                let user = self.user(account, user_name)?;
+                let user = self.user(account, user_name).filter(|u| same(&u.user_id))?;
                 Caller::federated(user, name, key, context)
             }
         };
