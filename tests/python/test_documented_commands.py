@@ -28,9 +28,7 @@ DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 SKIPPED = {
     "./scripts/test": "runs every test, this one included",
     "./scripts/build-release": "a profile-guided release build (minutes); CI's release job",
-    "cargo install cargo-fuzz": "installs a tool from crates.io",
-    "cd crates/": "only the working directory of the fuzzing commands",
-    "RUSTC_BOOTSTRAP=1 cargo fuzz": "fuzzing runs for minutes on a nightly feature",
+    "./scripts/fuzz": "fuzzing for minutes; scripts/test runs it for 15 s a target",
     "cargo bench": "benchmarks, not documentation",
     "cargo test": "the Rust tests, which scripts/test runs",
     "export CARGO_TARGET_DIR": "a build setting",
