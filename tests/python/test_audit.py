@@ -129,6 +129,52 @@ def test_audit_verify_detects_tampering(workspace):
     assert verify.returncode != 0, verify.stdout
 
 
+def test_audit_verify_sees_a_cut_trail_and_an_edited_resource_index(workspace):
+    key_id, secret = workspace.init()
+    server = workspace.serve()
+    kms = server.client("kms", key_id, secret)
+    cloudtrail = server.client("cloudtrail", key_id, secret)
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    for _ in range(3):
+        kms.encrypt(KeyId=key, Plaintext=b"x")
+    assert wait_for(lambda: len(lookup(cloudtrail)) >= 4)
+    server.stop()
+
+    def verify():
+        result = workspace.run("audit", "verify", "--data-dir", str(workspace.data_dir),
+                               check=False)
+        return result.returncode, result.stdout
+
+    assert verify()[0] == 0
+    db = sqlite3.connect(workspace.data_dir / "rampart.db")
+    # The second Encrypt: LookupEvents by ResourceName would no longer find it.
+    (seq, kind, arn) = db.execute(
+        "select seq, resource_type, resource_name from audit_resources where seq = "
+        "(select seq from audit_events where event_name = 'Encrypt' order by seq limit 1 offset 1)"
+    ).fetchone()
+    db.execute("delete from audit_resources where seq = ?", (seq,))
+    db.commit()
+    code, out = verify()
+    assert code == 1 and f"does not match event {seq}'s resources" in out, out
+    db.execute("insert into audit_resources values (?, ?, ?)", (seq, kind, arn))
+    db.commit()
+    assert verify()[0] == 0
+    # The newest events cut off: what is left still links, the sealed head does not agree.
+    (last,) = db.execute("select max(seq) from audit_events").fetchone()
+    db.execute("delete from audit_events where seq = ?", (last,))
+    db.execute("delete from audit_resources where seq = ?", (last,))
+    db.commit()
+    code, out = verify()
+    assert code == 1 and f"cut short: event {last} " in out, out
+    # Pointing the head at the new end takes the master key, which the database lacks.
+    db.execute("update audit_head set seq = ?, digest = (select digest from audit_events "
+               "where seq = ?)", (last - 1, last - 1))
+    db.commit()
+    db.close()
+    code, out = verify()
+    assert code == 1 and f"anchored head (event {last - 1}) is not sealed" in out, out
+
+
 def test_lookup_time_range_keeps_fractions_of_a_second(admin):
     """The AWS SDK for JavaScript sends `EndTime: new Date()` as epoch seconds with
     milliseconds: an event of the current second is at or before it, not after."""

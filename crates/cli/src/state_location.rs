@@ -38,7 +38,8 @@ impl StateLocation {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", self.data_dir.join("rampart.db").display()),
         };
-        let store = rampart_store::open(&url)
+        let options = rampart_store::OpenOptions::default().audit_seal(master_key.audit_seal());
+        let store = rampart_store::open_with(&url, options)
             .await
             .context("opening the store")?;
         Ok((store, master_key))

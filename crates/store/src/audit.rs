@@ -9,7 +9,8 @@
 //! sorted, so they do not depend on how a database or serde_json orders keys.
 //!
 //! [`verify_audit_chain`] recomputes the chain and reports the first event that was
-//! changed, removed or moved.
+//! changed, removed or moved; it also checks the chain's end against the anchored head
+//! (`audit_head.rs`) and LookupEvents' resource index against the events.
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::ops::Range;
 
-use crate::{Store, StoreError};
+use crate::{AuditSeal, Store, StoreError};
 
 /// The digest that precedes the first event of the chain.
 pub const GENESIS_DIGEST: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -742,6 +743,19 @@ pub enum BreakReason {
     /// The event's `prev_digest` is not the digest of the event before it: events were
     /// reordered, or removed and the rest renumbered, or inserted.
     BrokenLink,
+    /// The trail ends before its anchored head: event `seq` and the ones after it, up to
+    /// the head, were cut off.
+    Truncated,
+    /// Event `seq` is not the anchored head: added past it, or changed together with its
+    /// digest, or the head row was removed.
+    PastHead,
+    /// The anchored head (at `seq`) is not sealed by this master key: rewritten by someone
+    /// without it, or written by a store opened without the seal.
+    HeadSeal,
+    /// LookupEvents' resource index does not hold event `seq`'s resources as the event
+    /// lists them (rows removed, added or changed: lookups by resource would miss it or
+    /// find what it does not name).
+    ResourceIndex,
 }
 
 /// The first place where the chain does not hold.
@@ -755,17 +769,32 @@ pub struct ChainBreak {
 
 impl std::fmt::Display for ChainBreak {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let seq = self.seq;
         match self.reason {
             BreakReason::Modified => write!(
                 f,
-                "event {} was modified: its content does not match its digest",
-                self.seq
+                "event {seq} was modified: its content does not match its digest"
             ),
-            BreakReason::Missing => write!(f, "event {} is missing", self.seq),
+            BreakReason::Missing => write!(f, "event {seq} is missing"),
             BreakReason::BrokenLink => write!(
                 f,
-                "event {} does not follow the event before it (reordered, renumbered or inserted)",
-                self.seq
+                "event {seq} does not follow the event before it (reordered, renumbered or inserted)"
+            ),
+            BreakReason::Truncated => write!(
+                f,
+                "the trail was cut short: event {seq} and the ones after it up to the anchored head are gone"
+            ),
+            BreakReason::PastHead => write!(
+                f,
+                "event {seq} is not the trail's anchored head (added after it, or rewritten with its digest)"
+            ),
+            BreakReason::HeadSeal => write!(
+                f,
+                "the anchored head (event {seq}) is not sealed by this master key: it was rewritten"
+            ),
+            BreakReason::ResourceIndex => write!(
+                f,
+                "the resource index (audit_resources) does not match event {seq}'s resources"
             ),
         }
     }
@@ -774,7 +803,8 @@ impl std::fmt::Display for ChainBreak {
 /// What [`verify_audit_chain`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
-    /// Events checked before the first break (all of them when the chain is intact).
+    /// Events found sound before the first break (all of them when the trail is intact,
+    /// or when what broke is its head).
     pub events_checked: u64,
     /// Seq of the last event checked (0 for an empty trail).
     pub head_seq: i64,
@@ -808,24 +838,71 @@ impl std::fmt::Display for VerifyReport {
     }
 }
 
-/// Checks the whole audit chain, page by page, and reports the first changed, removed or
-/// reordered event.
+/// Seqs of the resource index read at once: at least this many, more on long trails so
+/// that the index is read at most [`INDEX_READS`] times (it has no index on seq, so each
+/// read is a scan).
+const INDEX_WINDOW: i64 = 65_536;
+const INDEX_READS: i64 = 16;
+
+/// Checks the whole audit trail and reports the first place where it does not hold: an
+/// event changed, removed or moved (the digest chain), events cut off the end or added
+/// past it (the anchored head, and its seal when `seal` is given), or LookupEvents'
+/// resource index not matching the events.
 ///
-/// Removing the newest events (truncation) cannot be seen from the chain alone: compare
-/// [`VerifyReport::head_seq`] and [`VerifyReport::head_digest`] with a copy kept elsewhere.
-pub async fn verify_audit_chain(store: &dyn Store) -> Result<VerifyReport, StoreError> {
+/// Seal-less, a head rewritten to match a cut trail goes unseen; sealed, an older genuine
+/// head put back with the trail cut to it does: compare [`VerifyReport::head_seq`] and
+/// [`VerifyReport::head_digest`] with a copy kept elsewhere to see that.
+pub async fn verify_audit_chain(
+    store: &dyn Store,
+    seal: Option<&AuditSeal>,
+) -> Result<VerifyReport, StoreError> {
     const PAGE: usize = 1000;
+    let anchored = store.audit_head().await?;
     let mut verifier = ChainVerifier::new();
+    let last_seq = anchored.as_ref().map_or(0, |h| h.seq);
+    let mut index = IndexWindow::new(INDEX_WINDOW.max(last_seq / INDEX_READS), last_seq);
     loop {
         let page = store.audit_chain(verifier.report.head_seq, PAGE).await?;
         let done = page.len() < PAGE;
         for event in &page {
-            if !verifier.check(event) {
-                return Ok(verifier.report);
+            if let Some(reason) = verifier.fault(event) {
+                let seq = verifier.report.head_seq + 1;
+                return Ok(verifier.broken(seq, reason));
             }
+            if let Some(bad) = index
+                .check(store, event.seq, &event.event.resources)
+                .await?
+            {
+                return Ok(verifier.broken(bad, BreakReason::ResourceIndex));
+            }
+            verifier.accept(event);
         }
         if done || page.is_empty() {
-            return Ok(verifier.report);
+            break;
+        }
+    }
+    if let Some(bad) = index.check_rest(store).await? {
+        return Ok(verifier.broken(bad, BreakReason::ResourceIndex));
+    }
+    let last = verifier.report.head_seq;
+    match anchored {
+        None if last > 0 => Ok(verifier.broken(1, BreakReason::PastHead)),
+        None => Ok(verifier.report),
+        Some(head) if head.seq > last => Ok(verifier.broken(last + 1, BreakReason::Truncated)),
+        Some(head) if head.seq < last => Ok(verifier.broken(head.seq + 1, BreakReason::PastHead)),
+        Some(head) if head.digest != verifier.report.head_digest => {
+            Ok(verifier.broken(last, BreakReason::PastHead))
+        }
+        Some(head) => {
+            let sealed = |seal: &AuditSeal| {
+                head.seal
+                    .as_deref()
+                    .is_some_and(|s| seal.verifies(head.seq, &head.digest, s))
+            };
+            if seal.is_some_and(|seal| !sealed(seal)) {
+                return Ok(verifier.broken(head.seq, BreakReason::HeadSeal));
+            }
+            Ok(verifier.report)
         }
     }
 }
@@ -846,10 +923,9 @@ impl ChainVerifier {
         }
     }
 
-    /// Checks the next event; false (with `first_bad` set) at the first break.
-    fn check(&mut self, e: &StoredAuditEvent) -> bool {
-        let expected = self.report.head_seq + 1;
-        let reason = if e.seq != expected {
+    /// What is wrong with `e` as the next event of the chain, if anything.
+    fn fault(&self, e: &StoredAuditEvent) -> Option<BreakReason> {
+        if e.seq != self.report.head_seq + 1 {
             Some(BreakReason::Missing)
         } else if e.prev_digest != self.report.head_digest {
             Some(BreakReason::BrokenLink)
@@ -857,18 +933,95 @@ impl ChainVerifier {
             Some(BreakReason::Modified)
         } else {
             None
-        };
-        if let Some(reason) = reason {
-            self.report.first_bad = Some(ChainBreak {
-                seq: expected,
-                reason,
-            });
-            return false;
         }
+    }
+
+    /// Takes `e`, found sound, as the chain's new last event.
+    fn accept(&mut self, e: &StoredAuditEvent) {
         self.report.events_checked += 1;
         self.report.head_seq = e.seq;
         self.report.head_digest = e.digest.clone();
-        true
+    }
+
+    /// The report, with a break at `seq` for `reason`.
+    fn broken(mut self, seq: i64, reason: BreakReason) -> VerifyReport {
+        self.report.first_bad = Some(ChainBreak { seq, reason });
+        self.report
+    }
+}
+
+/// The resource index's rows for one window of seqs, `(after, up_to]`, compared in seq
+/// order as the chain is walked.
+struct IndexWindow {
+    width: i64,
+    /// The window that reaches this seq (the anchored head) reaches to the end.
+    last_seq: i64,
+    up_to: i64,
+    /// Sorted by seq, then resource; the front is the next to compare.
+    rows: std::collections::VecDeque<(i64, String, String)>,
+}
+
+impl IndexWindow {
+    fn new(width: i64, last_seq: i64) -> Self {
+        IndexWindow {
+            width,
+            last_seq,
+            up_to: i64::MIN,
+            rows: Default::default(),
+        }
+    }
+
+    /// Reads the next window of rows (the rest of the index when `to_end`); false once
+    /// the index has been read to its end.
+    async fn advance(&mut self, store: &dyn Store, to_end: bool) -> Result<bool, StoreError> {
+        if self.up_to == i64::MAX {
+            return Ok(false);
+        }
+        // The first window takes every seq below its end, so rows for seq 0 or below
+        // (which no event has) are seen.
+        let after = self.up_to;
+        let end = if after == i64::MIN {
+            self.width
+        } else {
+            after.saturating_add(self.width)
+        };
+        self.up_to = if to_end || end >= self.last_seq {
+            i64::MAX
+        } else {
+            end
+        };
+        let mut rows = store.audit_resource_rows(after, self.up_to).await?;
+        rows.sort_unstable();
+        self.rows.extend(rows);
+        Ok(true)
+    }
+
+    /// Compares the index with event `seq`'s `resources`: the first seq where they differ
+    /// (maybe one without an event, which the index names and the chain does not).
+    async fn check(
+        &mut self,
+        store: &dyn Store,
+        seq: i64,
+        resources: &[(String, String)],
+    ) -> Result<Option<i64>, StoreError> {
+        while seq > self.up_to && self.advance(store, false).await? {}
+        if let Some(stray) = self.rows.front().filter(|r| r.0 < seq) {
+            return Ok(Some(stray.0));
+        }
+        let mut indexed = Vec::new();
+        while self.rows.front().is_some_and(|r| r.0 == seq) {
+            let (_, resource_type, name) = self.rows.pop_front().expect("a front row");
+            indexed.push((resource_type, name));
+        }
+        let mut listed = resources.to_vec();
+        listed.sort_unstable();
+        Ok((indexed != listed).then_some(seq))
+    }
+
+    /// After the chain's last event: the first row left (which names no event), if any.
+    async fn check_rest(&mut self, store: &dyn Store) -> Result<Option<i64>, StoreError> {
+        self.advance(store, true).await?;
+        Ok(self.rows.front().map(|r| r.0))
     }
 }
 
@@ -992,20 +1145,19 @@ mod tests {
             123_456_000
         );
         let mut v = ChainVerifier::new();
-        assert!(chain.iter().all(|e| v.check(e)));
+        for e in &chain {
+            assert_eq!(v.fault(e), None);
+            v.accept(e);
+        }
         assert_eq!(v.report.head_seq, 3);
 
         let mut tampered = chain.clone();
         tampered[1].event.read_only = true;
         let mut v = ChainVerifier::new();
-        assert!(!tampered.iter().all(|e| v.check(e)));
-        assert_eq!(
-            v.report.first_bad,
-            Some(ChainBreak {
-                seq: 2,
-                reason: BreakReason::Modified
-            })
-        );
+        assert_eq!(v.fault(&tampered[0]), None);
+        v.accept(&tampered[0]);
+        assert_eq!(v.fault(&tampered[1]), Some(BreakReason::Modified));
+        assert_eq!(v.fault(&tampered[2]), Some(BreakReason::Missing));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
-use crate::StoreError;
+use crate::{AuditSeal, StoreError};
 
 const KEY_LEN: usize = 32;
 const NONCE_LEN: usize = 12;
@@ -28,6 +28,7 @@ const PREFIX: &str = "v1:";
 /// The master key. Its `Debug` shows no key material.
 pub struct MasterKey {
     cipher: Aes256Gcm,
+    audit_seal: AuditSeal,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -45,7 +46,14 @@ impl MasterKey {
     pub fn from_bytes(bytes: &[u8; KEY_LEN]) -> Self {
         MasterKey {
             cipher: Aes256Gcm::new(bytes.into()),
+            audit_seal: AuditSeal::derive(bytes),
         }
+    }
+
+    /// The key that seals the audit trail's anchored head (derived from this key; give it
+    /// to the store with [`crate::OpenOptions::audit_seal`]).
+    pub fn audit_seal(&self) -> AuditSeal {
+        self.audit_seal.clone()
     }
 
     /// A new random key, not saved anywhere.

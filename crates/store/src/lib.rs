@@ -45,6 +45,7 @@
 //! - audit seqs are gap-free and every event's digest links to the one before it.
 
 mod audit;
+mod audit_head;
 mod audit_writer;
 mod common;
 mod error;
@@ -62,6 +63,7 @@ pub use audit::{
     PreparedAuditEvent, StoredAuditEvent, VerifyReport, canonical_json, chain_digest,
     verify_audit_chain, write_canonical_json, write_json_string,
 };
+pub use audit_head::{AuditHead, AuditSeal};
 pub use audit_writer::{AuditWriter, AuditWriterConfig, QueueError, RecordError};
 pub use error::StoreError;
 pub use key::MasterKey;
@@ -229,13 +231,25 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<StoredAuditEvent>, StoreError>;
 
+    /// The audit trail's anchored head (`None` while the trail is empty).
+    async fn audit_head(&self) -> Result<Option<AuditHead>, StoreError>;
+
+    /// The rows of LookupEvents' resource index (`audit_resources`) whose seq is in
+    /// `(after_seq, up_to_seq]`, in no particular order: what `audit verify` compares with
+    /// the events' own resources.
+    async fn audit_resource_rows(
+        &self,
+        after_seq: i64,
+        up_to_seq: i64,
+    ) -> Result<Vec<(i64, String, String)>, StoreError>;
+
     /// Empties all state: records, change feed and audit trail. Leaves one change of kind
     /// [`RESET_KIND`] in the feed (seqs keep growing), so replicas reload their snapshot.
     async fn reset(&self) -> Result<(), StoreError>;
 }
 
 /// Options for [`open_with`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct OpenOptions {
     /// PostgreSQL: the schema to keep rampart's tables in (created if missing; every
@@ -244,12 +258,22 @@ pub struct OpenOptions {
     pub postgres_schema: Option<String>,
     /// PostgreSQL: connections in the pool (default 8).
     pub postgres_pool_size: Option<usize>,
+    /// Seals the audit trail's anchored head at every append ([`MasterKey::audit_seal`]).
+    /// `None` writes the head unsealed: `audit verify` then sees a cut trail, but not a
+    /// cut trail whose head was rewritten to match.
+    pub audit_seal: Option<AuditSeal>,
 }
 
 impl OpenOptions {
     /// Sets [`OpenOptions::postgres_schema`].
     pub fn postgres_schema(mut self, schema: impl Into<String>) -> Self {
         self.postgres_schema = Some(schema.into());
+        self
+    }
+
+    /// Sets [`OpenOptions::audit_seal`].
+    pub fn audit_seal(mut self, seal: AuditSeal) -> Self {
+        self.audit_seal = Some(seal);
         self
     }
 }
@@ -274,5 +298,5 @@ pub async fn open_with(url: &str, options: OpenOptions) -> Result<Arc<dyn Store>
     } else {
         url
     };
-    Ok(Arc::new(SqliteStore::open(path).await?))
+    Ok(Arc::new(SqliteStore::open(path, &options).await?))
 }

@@ -23,6 +23,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "audit_append",
         sql: include_str!("../migrations/sqlite/002_audit_append.sql"),
     },
+    Migration {
+        version: 3,
+        name: "audit_head",
+        sql: include_str!("../migrations/sqlite/003_audit_head.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -35,6 +40,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "audit_append",
         sql: include_str!("../migrations/postgres/002_audit_append.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "audit_head",
+        sql: include_str!("../migrations/postgres/003_audit_head.sql"),
     },
 ];
 
@@ -86,7 +96,7 @@ mod tests {
     fn a_newer_database_is_refused() {
         assert_eq!(pending(SQLITE, &[]).unwrap().len(), SQLITE.len());
         assert_eq!(pending(SQLITE, &[1]).unwrap().len(), SQLITE.len() - 1);
-        assert!(pending(SQLITE, &[1, 2]).unwrap().is_empty());
+        assert!(pending(SQLITE, &[1, 2, 3]).unwrap().is_empty());
         assert!(matches!(
             pending(SQLITE, &[1, 99]),
             Err(crate::StoreError::Migration { version: 99, .. })

@@ -24,8 +24,8 @@ use crate::common::{
 };
 use crate::migrations;
 use crate::{
-    AuditPage, AuditQuery, Batch, Change, OpenOptions, Snapshot, Store, StoreError,
-    StoredAuditEvent,
+    AuditHead, AuditPage, AuditQuery, AuditSeal, Batch, Change, OpenOptions, Snapshot, Store,
+    StoreError, StoredAuditEvent,
 };
 
 /// First key of rampart's advisory locks ("ramp").
@@ -46,6 +46,8 @@ pub struct PostgresStore {
     pool: Pool,
     channel: String,
     notify: Arc<watch::Sender<i64>>,
+    /// Seals the anchored head at every append.
+    audit_seal: Option<AuditSeal>,
     /// Keeps the LISTEN connection up; aborted (closing it) when the store is dropped.
     _listener: AbortOnDrop,
 }
@@ -144,6 +146,7 @@ impl PostgresStore {
             pool,
             channel,
             notify,
+            audit_seal: options.audit_seal.clone(),
             _listener: AbortOnDrop(listener),
         })
     }
@@ -304,25 +307,47 @@ async fn keep_listening(
     }
 }
 
-/// Appends `events` to the chain inside the write transaction `tx`: one statement for the
-/// events and one for their resources, whatever the number of events.
+/// The `audit_head` row, if there is one.
+async fn anchored_head(
+    client: &impl deadpool_postgres::GenericClient,
+) -> Result<Option<AuditHead>, StoreError> {
+    let row = client
+        .query_opt("SELECT seq, digest, seal FROM audit_head WHERE id = 1", &[])
+        .await?;
+    row.map(|r| {
+        Ok(AuditHead {
+            seq: r.try_get(0)?,
+            digest: r.try_get(1)?,
+            seal: r.try_get(2)?,
+        })
+    })
+    .transpose()
+}
+
+/// Appends `events` to the chain inside the write transaction `tx`, from the anchored head
+/// (which must still be the trail's last event): one statement for the events and one for
+/// their resources, whatever the number of events; then moves the head.
 async fn append_audit_tx(
     tx: &deadpool_postgres::Transaction<'_>,
     events: &[PreparedAuditEvent],
+    seal: Option<&AuditSeal>,
 ) -> Result<(), StoreError> {
     if events.is_empty() {
         return Ok(());
     }
-    let head = tx
+    let last = tx
         .query_opt(
             "SELECT seq, digest FROM audit_events ORDER BY seq DESC LIMIT 1",
             &[],
         )
-        .await?;
-    let (head_seq, head_digest): (i64, String) = match head {
-        Some(row) => (row.try_get(0)?, row.try_get(1)?),
-        None => (0, GENESIS_DIGEST.to_owned()),
-    };
+        .await?
+        .map(|row| -> Result<(i64, String), StoreError> { Ok((row.try_get(0)?, row.try_get(1)?)) })
+        .transpose()?;
+    AuditHead::check_trail_end(
+        anchored_head(tx).await?.as_ref(),
+        last.as_ref().map(|(seq, digest)| (*seq, digest.as_str())),
+    )?;
+    let (head_seq, head_digest) = last.unwrap_or((0, GENESIS_DIGEST.to_owned()));
     let links = link(head_seq, &head_digest, events);
     macro_rules! column {
         ($e:ident => $value:expr) => {
@@ -379,12 +404,24 @@ async fn append_audit_tx(
             .await?;
         tx.execute(&insert, &[&r_seqs, &r_types, &r_names]).await?;
     }
+    let last = links.last().expect("events is not empty");
+    let head = AuditHead::new(last.seq, &last.digest, seal);
+    let upsert = tx
+        .prepare_cached(
+            "INSERT INTO audit_head (id, seq, digest, seal) VALUES (1, $1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, digest = excluded.digest, \
+             seal = excluded.seal",
+        )
+        .await?;
+    tx.execute(&upsert, &[&head.seq, &head.digest, &head.seal])
+        .await?;
     Ok(())
 }
 
 async fn commit_batch(
     tx: &deadpool_postgres::Transaction<'_>,
     batch: Batch,
+    seal: Option<&AuditSeal>,
 ) -> Result<Vec<Change>, StoreError> {
     let mut seq = max_seq(tx).await?;
     let select = tx
@@ -427,7 +464,7 @@ async fn commit_batch(
         changes.push(step.change(seq));
     }
     let audit: Vec<PreparedAuditEvent> = batch.audit.into_iter().map(Into::into).collect();
-    append_audit_tx(tx, &audit).await?;
+    append_audit_tx(tx, &audit, seal).await?;
     Ok(changes)
 }
 
@@ -476,7 +513,7 @@ impl Store for PostgresStore {
         }
         let changes = self
             .write(async |tx| {
-                let changes = commit_batch(tx, batch).await?;
+                let changes = commit_batch(tx, batch, self.audit_seal.as_ref()).await?;
                 if let Some(last) = changes.last() {
                     self.notify_in(tx, last.seq).await?;
                 }
@@ -514,7 +551,7 @@ impl Store for PostgresStore {
         if events.is_empty() {
             return Ok(());
         }
-        self.write(async |tx| append_audit_tx(tx, &events).await)
+        self.write(async |tx| append_audit_tx(tx, &events, self.audit_seal.as_ref()).await)
             .await
     }
 
@@ -546,13 +583,32 @@ impl Store for PostgresStore {
         .await
     }
 
+    async fn audit_head(&self) -> Result<Option<AuditHead>, StoreError> {
+        anchored_head(&self.client().await?).await
+    }
+
+    async fn audit_resource_rows(
+        &self,
+        after_seq: i64,
+        up_to_seq: i64,
+    ) -> Result<Vec<(i64, String, String)>, StoreError> {
+        self.query_all(
+            "SELECT seq, resource_type, resource_name FROM audit_resources \
+             WHERE seq > $1 AND seq <= $2",
+            &[&after_seq, &up_to_seq],
+            |r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)),
+        )
+        .await
+    }
+
     async fn reset(&self) -> Result<(), StoreError> {
         let seq = self
             .write(async |tx| {
                 let seq = max_seq(tx).await? + 1;
                 tx.batch_execute(
                     "DELETE FROM records; DELETE FROM changes; \
-                     DELETE FROM audit_resources; DELETE FROM audit_events;",
+                     DELETE FROM audit_resources; DELETE FROM audit_events; \
+                     DELETE FROM audit_head;",
                 )
                 .await?;
                 let marker = reset_change(seq);

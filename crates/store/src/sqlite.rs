@@ -26,7 +26,10 @@ use crate::common::{
     wait_for_seq,
 };
 use crate::migrations;
-use crate::{AuditPage, AuditQuery, Batch, Change, Snapshot, Store, StoreError, StoredAuditEvent};
+use crate::{
+    AuditHead, AuditPage, AuditQuery, AuditSeal, Batch, Change, OpenOptions, Snapshot, Store,
+    StoreError, StoredAuditEvent,
+};
 
 /// How often [`Store::wait_for_changes`] looks at the file for other processes' commits.
 const POLL_EVERY: Duration = Duration::from_millis(200);
@@ -66,6 +69,8 @@ struct Inner {
     notify: Arc<watch::Sender<i64>>,
     /// Wakes the checkpointer thread after a commit; dropping it ends the thread.
     checkpoint: std::sync::mpsc::SyncSender<()>,
+    /// Seals the anchored head at every append.
+    audit_seal: Option<AuditSeal>,
 }
 
 /// Checkpoints the WAL of `path` (PASSIVE: never blocks the writer or readers) a little
@@ -145,8 +150,9 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 
 impl SqliteStore {
     /// Opens (creating and migrating as needed) the database file at `path`.
-    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+    pub async fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Self, StoreError> {
         let path = path.as_ref().to_owned();
+        let audit_seal = options.audit_seal.clone();
         let inner = tokio::task::spawn_blocking(move || -> Result<Inner, StoreError> {
             owner_only(&path)?;
             let mut writer = connect(&path)?;
@@ -179,6 +185,7 @@ impl SqliteStore {
                 readers: Mutex::new(Vec::new()),
                 notify,
                 checkpoint,
+                audit_seal,
             })
         })
         .await;
@@ -381,19 +388,39 @@ static INSERT_AUDIT_EVENTS: LazyLock<MultiInsert> = LazyLock::new(|| {
 static INSERT_AUDIT_RESOURCES: LazyLock<MultiInsert> =
     LazyLock::new(|| MultiInsert::new("audit_resources (seq, resource_type, resource_name)"));
 
-/// Appends `events` to the chain inside the write transaction `tx`.
+/// The `audit_head` row, if there is one.
+fn anchored_head(conn: &Connection) -> Result<Option<AuditHead>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT seq, digest, seal FROM audit_head WHERE id = 1")?
+        .query_row([], |r| {
+            Ok(AuditHead {
+                seq: r.get(0)?,
+                digest: r.get(1)?,
+                seal: r.get(2)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Appends `events` to the chain inside the write transaction `tx`, from the anchored head
+/// (which must still be the trail's last event), and moves the head to the new last event.
 fn append_audit_tx(
     tx: &rusqlite::Transaction<'_>,
     events: &[PreparedAuditEvent],
+    seal: Option<&AuditSeal>,
 ) -> Result<(), StoreError> {
     if events.is_empty() {
         return Ok(());
     }
-    let (head_seq, head_digest): (i64, String) = tx
+    let last: Option<(i64, String)> = tx
         .prepare_cached("SELECT seq, digest FROM audit_events ORDER BY seq DESC LIMIT 1")?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?
-        .unwrap_or((0, GENESIS_DIGEST.to_owned()));
+        .optional()?;
+    AuditHead::check_trail_end(
+        anchored_head(tx)?.as_ref(),
+        last.as_ref().map(|(seq, digest)| (*seq, digest.as_str())),
+    )?;
+    let (head_seq, head_digest) = last.unwrap_or((0, GENESIS_DIGEST.to_owned()));
     let links = link(head_seq, &head_digest, events);
     let rows: Vec<_> = events.iter().zip(&links).collect();
     INSERT_AUDIT_EVENTS.run(tx, &rows, |stmt, first, (e, l)| {
@@ -427,10 +454,23 @@ fn append_audit_tx(
         stmt.raw_bind_parameter(first, seq)?;
         stmt.raw_bind_parameter(first + 1, t)?;
         stmt.raw_bind_parameter(first + 2, n)
-    })
+    })?;
+    let last_digest = links.last().map_or(head_digest.as_str(), |l| &l.digest);
+    let head = AuditHead::new(last_seq, last_digest, seal);
+    tx.prepare_cached(
+        "INSERT INTO audit_head (id, seq, digest, seal) VALUES (1, ?1, ?2, ?3) \
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, digest = excluded.digest, \
+         seal = excluded.seal",
+    )?
+    .execute(params![head.seq, head.digest, head.seal])?;
+    Ok(())
 }
 
-fn commit_batch(conn: &mut Connection, batch: Batch) -> Result<Vec<Change>, StoreError> {
+fn commit_batch(
+    conn: &mut Connection,
+    batch: Batch,
+    seal: Option<&AuditSeal>,
+) -> Result<Vec<Change>, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut seq = max_seq(&tx)?;
     let mut changes = Vec::with_capacity(batch.mutations.len());
@@ -466,7 +506,7 @@ fn commit_batch(conn: &mut Connection, batch: Batch) -> Result<Vec<Change>, Stor
         changes.push(step.change(seq));
     }
     let audit: Vec<PreparedAuditEvent> = batch.audit.into_iter().map(Into::into).collect();
-    append_audit_tx(&tx, &audit)?;
+    append_audit_tx(&tx, &audit, seal)?;
     tx.commit()?;
     Ok(changes)
 }
@@ -501,7 +541,10 @@ impl Store for SqliteStore {
         if batch.mutations.is_empty() && batch.audit.is_empty() {
             return Ok(Vec::new());
         }
-        let changes = self.write(move |conn| commit_batch(conn, batch)).await?;
+        let seal = self.inner.audit_seal.clone();
+        let changes = self
+            .write(move |conn| commit_batch(conn, batch, seal.as_ref()))
+            .await?;
         if let Some(last) = changes.last() {
             announce(&self.inner.notify, last.seq);
         }
@@ -538,9 +581,10 @@ impl Store for SqliteStore {
         if events.is_empty() {
             return Ok(());
         }
+        let seal = self.inner.audit_seal.clone();
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            append_audit_tx(&tx, &events)?;
+            append_audit_tx(&tx, &events, seal.as_ref())?;
             Ok(tx.commit()?)
         })
         .await
@@ -580,6 +624,27 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn audit_head(&self) -> Result<Option<AuditHead>, StoreError> {
+        self.read(|conn| anchored_head(conn)).await
+    }
+
+    async fn audit_resource_rows(
+        &self,
+        after_seq: i64,
+        up_to_seq: i64,
+    ) -> Result<Vec<(i64, String, String)>, StoreError> {
+        self.read(move |conn| {
+            query_all(
+                conn,
+                "SELECT seq, resource_type, resource_name FROM audit_resources \
+                 WHERE seq > ?1 AND seq <= ?2",
+                params![after_seq, up_to_seq],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+        })
+        .await
+    }
+
     async fn reset(&self) -> Result<(), StoreError> {
         let seq = self
             .write(|conn| {
@@ -587,7 +652,8 @@ impl Store for SqliteStore {
                 let seq = max_seq(&tx)? + 1;
                 tx.execute_batch(
                     "DELETE FROM records; DELETE FROM changes; \
-                     DELETE FROM audit_resources; DELETE FROM audit_events;",
+                     DELETE FROM audit_resources; DELETE FROM audit_events; \
+                     DELETE FROM audit_head;",
                 )?;
                 let marker = reset_change(seq);
                 tx.execute(

@@ -104,7 +104,7 @@ fn acknowledged_sqlite_commits_survive_kill_9() {
             .filter(|e| e.event.record["n"].as_i64() >= Some(0))
             .count();
         assert!(committed_events as i64 >= acknowledged);
-        let report = verify_audit_chain(store.as_ref()).await.unwrap();
+        let report = verify_audit_chain(store.as_ref(), None).await.unwrap();
         assert!(report.is_intact(), "{report}");
     });
 }

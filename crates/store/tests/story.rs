@@ -12,12 +12,17 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use rampart_store::{
-    AuditEvent, AuditQuery, AuditWriter, Batch, BreakReason, ChainBreak, Change, Expect,
-    LookupAttribute, Mutation, OpenOptions, Store, StoreError, verify_audit_chain,
+    AuditEvent, AuditQuery, AuditSeal, AuditWriter, Batch, BreakReason, ChainBreak, Change, Expect,
+    LookupAttribute, MasterKey, Mutation, OpenOptions, Store, StoreError, verify_audit_chain,
 };
 use serde_json::json;
 
 const PG_ENV: &str = "RAMPART_TEST_DATABASE_URL";
+
+/// The seal every test store is opened with (a master key of the tests' own).
+fn test_seal() -> AuditSeal {
+    MasterKey::from_bytes(&[7; 32]).audit_seal()
+}
 
 /// A database for one test.
 enum Db {
@@ -50,14 +55,20 @@ impl Db {
     /// Another handle on the same database: another replica.
     async fn open(&self) -> Arc<dyn Store> {
         match self {
-            Db::Sqlite { path, .. } => rampart_store::open(&format!("sqlite://{}", path.display()))
-                .await
-                .expect("open sqlite"),
-            Db::Postgres { url, schema } => {
-                rampart_store::open_with(url, OpenOptions::default().postgres_schema(schema))
-                    .await
-                    .expect("open postgres")
-            }
+            Db::Sqlite { path, .. } => rampart_store::open_with(
+                &format!("sqlite://{}", path.display()),
+                OpenOptions::default().audit_seal(test_seal()),
+            )
+            .await
+            .expect("open sqlite"),
+            Db::Postgres { url, schema } => rampart_store::open_with(
+                url,
+                OpenOptions::default()
+                    .postgres_schema(schema)
+                    .audit_seal(test_seal()),
+            )
+            .await
+            .expect("open postgres"),
         }
     }
 
@@ -148,6 +159,9 @@ stories!(
     chain_detects_a_modified_event,
     chain_detects_a_removed_event,
     chain_detects_reordered_events,
+    head_anchors_the_end_of_the_trail,
+    a_rewritten_head_does_not_verify_without_the_key,
+    chain_covers_the_resource_index,
     reset_empties_and_replicas_see_it,
     concurrent_replicas_never_duplicate_or_skip_seqs,
 );
@@ -257,7 +271,7 @@ async fn commit_and_snapshot(db: &Db) {
         .await;
         assert_eq!(next[0].seq, 4);
         assert!(
-            verify_audit_chain(reopened.as_ref())
+            verify_audit_chain(reopened.as_ref(), Some(&test_seal()))
                 .await
                 .unwrap()
                 .is_intact()
@@ -639,7 +653,9 @@ async fn audit_writer_group_commits_and_flushes(db: &Db) {
         .unwrap();
     // A clone shares the queue; flush covers what any clone recorded.
     writer.clone().flush().await.unwrap();
-    let report = verify_audit_chain(store.as_ref()).await.unwrap();
+    let report = verify_audit_chain(store.as_ref(), Some(&test_seal()))
+        .await
+        .unwrap();
     assert!(report.is_intact(), "{report}");
     assert_eq!(report.head_seq, 501);
     // Batches go in multi-row statements and their rest a row at a time: every event's
@@ -678,14 +694,16 @@ async fn five_event_chain(db: &Db) -> Arc<dyn Store> {
         )
         .await
         .unwrap();
-    let report = verify_audit_chain(store.as_ref()).await.unwrap();
+    let report = verify_audit_chain(store.as_ref(), Some(&test_seal()))
+        .await
+        .unwrap();
     assert!(report.is_intact(), "{report}");
     assert_eq!((report.events_checked, report.head_seq), (5, 5));
     store
 }
 
 async fn assert_break(store: &dyn Store, seq: i64, reason: BreakReason) {
-    let report = verify_audit_chain(store).await.unwrap();
+    let report = verify_audit_chain(store, Some(&test_seal())).await.unwrap();
     assert_eq!(
         report.first_bad,
         Some(ChainBreak { seq, reason }),
@@ -703,7 +721,7 @@ async fn chain_detects_a_modified_event(db: &Db) {
     db.exec("UPDATE audit_events SET event_name = 'GetUser' WHERE seq = 3")
         .await;
     assert!(
-        verify_audit_chain(store.as_ref())
+        verify_audit_chain(store.as_ref(), Some(&test_seal()))
             .await
             .unwrap()
             .is_intact()
@@ -733,6 +751,145 @@ async fn chain_detects_reordered_events(db: &Db) {
     )
     .await;
     assert_break(store.as_ref(), 2, BreakReason::BrokenLink).await;
+}
+
+async fn head_anchors_the_end_of_the_trail(db: &Db) {
+    let store = five_event_chain(db).await;
+    let head = store.audit_head().await.unwrap().expect("a head");
+    assert_eq!(head.seq, 5);
+    assert!(test_seal().verifies(5, &head.digest, head.seal.as_deref().unwrap()));
+    // The newest events cut off, with their resources: the rest still links.
+    db.exec("DELETE FROM audit_events WHERE seq >= 4; DELETE FROM audit_resources WHERE seq >= 4")
+        .await;
+    assert_break(store.as_ref(), 4, BreakReason::Truncated).await;
+    // No append goes on from the cut trail (that would hide the cut): it fails, writes
+    // nothing, and says so.
+    let err = store
+        .append_audit(vec![event(6, "111111111111", "GetUser")])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Corrupt(m) if m.contains("ends at event 3 but its anchored head is event 5")),
+        "{err}"
+    );
+    let err = store
+        .commit(Batch {
+            mutations: vec![put("k", "after-cut", json!(1), Expect::Any)],
+            audit: vec![event(6, "111111111111", "CreateUser")],
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
+    assert_eq!(store.audit_chain(0, 100).await.unwrap().len(), 3);
+    assert!(
+        store
+            .snapshot()
+            .await
+            .unwrap()
+            .records
+            .iter()
+            .all(|r| r.id != "after-cut")
+    );
+    assert_break(store.as_ref(), 4, BreakReason::Truncated).await;
+}
+
+async fn a_rewritten_head_does_not_verify_without_the_key(db: &Db) {
+    let store = five_event_chain(db).await;
+    let head_seal = async |seal: AuditSeal| {
+        verify_audit_chain(store.as_ref(), Some(&seal))
+            .await
+            .unwrap()
+            .first_bad
+            .map(|b| (b.seq, b.reason))
+    };
+    // A head sealed by another key, or with its seal removed, does not verify.
+    let other = MasterKey::from_bytes(&[8; 32]).audit_seal();
+    assert_eq!(head_seal(other).await, Some((5, BreakReason::HeadSeal)));
+    let sealed = store.audit_head().await.unwrap().unwrap().seal.unwrap();
+    db.exec("UPDATE audit_head SET seal = NULL").await;
+    assert_eq!(
+        head_seal(test_seal()).await,
+        Some((5, BreakReason::HeadSeal))
+    );
+    db.exec(&format!("UPDATE audit_head SET seal = '{sealed}'"))
+        .await;
+    assert_eq!(head_seal(test_seal()).await, None);
+    // Cut event 5 and point the head at event 4, as someone with the database but not the
+    // master key would: the chain and the head agree, the seal does not.
+    db.exec(
+        "DELETE FROM audit_events WHERE seq = 5; DELETE FROM audit_resources WHERE seq = 5; \
+         UPDATE audit_head SET seq = 4, \
+         digest = (SELECT digest FROM audit_events WHERE seq = 4)",
+    )
+    .await;
+    assert_eq!(
+        head_seal(test_seal()).await,
+        Some((4, BreakReason::HeadSeal))
+    );
+    // Without the seal only the agreement of chain and head is checked.
+    assert!(
+        verify_audit_chain(store.as_ref(), None)
+            .await
+            .unwrap()
+            .is_intact()
+    );
+    // Removing the head row is seen.
+    db.exec("DELETE FROM audit_head").await;
+    let report = verify_audit_chain(store.as_ref(), None).await.unwrap();
+    assert_eq!(
+        report.first_bad.map(|b| b.reason),
+        Some(BreakReason::PastHead)
+    );
+}
+
+async fn chain_covers_the_resource_index(db: &Db) {
+    let store = five_event_chain(db).await;
+    // Each edit, and its undoing (the trail verifies again).
+    for (edit, undo, seq) in [
+        (
+            "DELETE FROM audit_resources WHERE seq = 3",
+            "INSERT INTO audit_resources VALUES (3, 'AWS::IAM::User', 'u3')",
+            3,
+        ),
+        (
+            "UPDATE audit_resources SET resource_name = 'someone' WHERE seq = 2",
+            "UPDATE audit_resources SET resource_name = 'u2' WHERE seq = 2",
+            2,
+        ),
+        (
+            "INSERT INTO audit_resources VALUES (4, 'AWS::IAM::Role', 'admin')",
+            "DELETE FROM audit_resources WHERE seq = 4 AND resource_name = 'admin'",
+            4,
+        ),
+        (
+            "INSERT INTO audit_resources VALUES (99, 'AWS::IAM::User', 'ghost')",
+            "DELETE FROM audit_resources WHERE seq = 99",
+            99,
+        ),
+        (
+            "INSERT INTO audit_resources VALUES (0, 'AWS::IAM::User', 'ghost')",
+            "DELETE FROM audit_resources WHERE seq = 0",
+            0,
+        ),
+    ] {
+        db.exec(edit).await;
+        let report = verify_audit_chain(store.as_ref(), Some(&test_seal()))
+            .await
+            .unwrap();
+        assert_eq!(
+            report.first_bad,
+            Some(ChainBreak {
+                seq,
+                reason: BreakReason::ResourceIndex
+            }),
+            "{edit}: {report}"
+        );
+        db.exec(undo).await;
+        let report = verify_audit_chain(store.as_ref(), Some(&test_seal()))
+            .await
+            .unwrap();
+        assert!(report.is_intact(), "{undo}: {report}");
+    }
 }
 
 async fn reset_empties_and_replicas_see_it(db: &Db) {
@@ -784,7 +941,9 @@ async fn reset_empties_and_replicas_see_it(db: &Db) {
         (changes[0].seq, changes[0].record.as_ref().unwrap().version),
         (4, 1)
     );
-    let report = verify_audit_chain(replica.as_ref()).await.unwrap();
+    let report = verify_audit_chain(replica.as_ref(), Some(&test_seal()))
+        .await
+        .unwrap();
     assert!(report.is_intact(), "{report}");
     assert_eq!(report.head_seq, 1);
 }
@@ -873,7 +1032,9 @@ async fn concurrent_replicas_never_duplicate_or_skip_seqs(db: &Db) {
     assert_eq!(chain.len(), total);
     let ids: BTreeSet<_> = chain.iter().map(|e| e.event.event_id.clone()).collect();
     assert_eq!(ids.len(), total);
-    let report = verify_audit_chain(replicas[0].as_ref()).await.unwrap();
+    let report = verify_audit_chain(replicas[0].as_ref(), Some(&test_seal()))
+        .await
+        .unwrap();
     assert!(report.is_intact(), "{report}");
 }
 
@@ -937,7 +1098,9 @@ async fn audit_writer_queue_is_bounded_by_bytes() {
     let chain = store.audit_chain(0, 10).await.unwrap();
     assert_eq!(chain.len(), 2);
     assert_eq!(chain[1].event.record["n"], 2);
-    let report = verify_audit_chain(store.as_ref()).await.unwrap();
+    let report = verify_audit_chain(store.as_ref(), Some(&test_seal()))
+        .await
+        .unwrap();
     assert!(report.is_intact(), "{report}");
 }
 
