@@ -6,6 +6,7 @@ import datetime
 import json
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 
 import botocore.auth
 import botocore.awsrequest
@@ -628,3 +629,33 @@ def test_rejected_saml_assertions_change_nothing(saml, case):
     assert code == expect[0], message
     assert expect[1] in message
     assert "LastUsedDate" not in s["iam"].get_role(RoleName="saml-role")["Role"].get("RoleLastUsed", {})
+
+
+def test_concurrent_key_registrations_all_land_and_are_all_recorded(admin):
+    """Registrations of one provider's keys race for its record: each one that loses
+    runs again, as API calls do, so every one is answered 200 and recorded, none lost."""
+    server, key_id, secret = admin
+    iam = server.client("iam", key_id, secret)
+    cloudtrail = server.client("cloudtrail", key_id, secret)
+    arn = iam.create_open_id_connect_provider(Url=ISSUER, ClientIDList=[CLIENT_ID])[
+        "OpenIDConnectProviderArn"]
+    kids = [f"k{n}" for n in range(8)]
+    key = rsa_key()
+    with ThreadPoolExecutor(len(kids)) as pool:
+        answers = list(pool.map(
+            lambda kid: register(server, key_id, secret, arn, [jwk_of(key, kid)]), kids))
+    assert [a.status_code for a in answers] == [200] * len(kids), [a.text for a in answers]
+    # The last to land is what GET returns.
+    read = signed_keys_request(server, key_id, secret, "GET", arn)
+    assert [k["kid"] for k in read.json()["keys"]][0] in kids
+
+    def recorded():
+        pages = cloudtrail.get_paginator("lookup_events").paginate(LookupAttributes=[
+            {"AttributeKey": "EventName", "AttributeValue": "PutOpenIDConnectProviderKeys"}])
+        return [json.loads(e["CloudTrailEvent"]) for p in pages for e in p["Events"]]
+    deadline = time.time() + 10
+    while len(recorded()) < len(kids) and time.time() < deadline:
+        time.sleep(0.1)
+    events = recorded()
+    assert len(events) == len(kids)
+    assert all("errorCode" not in e for e in events), events

@@ -6,9 +6,11 @@
 //! Requests are SigV4-signed like any AWS call (any service name in the scope, e.g.
 //! `curl --aws-sigv4 "aws:amz:us-east-1:iam" --user KEY:SECRET`), and authorized as
 //! `iam:UpdateOpenIDConnectProviderThumbprint` (PUT) or `iam:GetOpenIDConnectProvider`
-//! (GET) on the provider. A registration is committed with its audit event
-//! (`PutOpenIDConnectProviderKeys`); answers are JSON, errors
-//! `{"Error": {"Code": …, "Message": …}}`.
+//! (GET) on the provider. Both go through the API calls' own recording
+//! ([`RequestContext::settle`]): a registration is committed with its audit event
+//! (`PutOpenIDConnectProviderKeys`), retried if it loses a race, and recorded as failed
+//! if its commit fails, like any call. Answers are JSON, errors
+//! `{"Error": {"Code": …, "Message": …}}` with the status IAM's model gives the code.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,15 +21,14 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use rampart_protocol::HttpRequest;
 use rampart_protocol::sigv4::{self, AuthError};
-use rampart_services::audit::{self, ApiCall};
+use rampart_protocol::{HttpRequest, Route, Services};
 use rampart_services::iam::providers;
-use rampart_services::{Call, ControlPlane, ServiceError};
-use rampart_store::Batch;
+use rampart_services::{Call, ControlPlane};
 use serde_json::json;
 
 use crate::authenticate::authenticate;
+use crate::pipeline::{CallName, RequestContext, Trail};
 
 /// The largest JWKS document accepted.
 const MAX_BODY: usize = 64 * 1024;
@@ -71,38 +72,32 @@ pub async fn handle(
             "The query parameter arn (the OpenID Connect provider's ARN) is required.",
         );
     };
-    let source_ip = peer.ip().to_string();
-    let user_agent = parts
-        .headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let context = RequestContext {
+        plane: &plane,
+        request_id: &uuid::Uuid::new_v4().to_string(),
+        source_ip: peer.ip().to_string(),
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
+        now,
+    };
     let call = Call {
         plane: &plane,
         caller: &caller,
         region: &signed.region,
-        source_ip: &source_ip,
-        user_agent,
+        source_ip: &context.source_ip,
+        user_agent: context.user_agent,
         now: DateTime::<Utc>::from(now),
     };
-    let (outcome, event_name) = match parts.method {
-        Method::PUT => {
-            let Ok(document) = std::str::from_utf8(&body) else {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "InvalidInput",
-                    "The JWKS document is not UTF-8.",
-                );
-            };
-            (
-                providers::put_jwks(&call, &arn, document),
-                "PutOpenIDConnectProviderKeys",
-            )
-        }
-        Method::GET => (
-            providers::get_jwks(&call, &arn),
-            "GetOpenIDConnectProviderKeys",
+    // The IAM operation whose permission a request needs also gives its errors.
+    let (operation, event_name) = match parts.method {
+        Method::PUT => (
+            "UpdateOpenIDConnectProviderThumbprint",
+            "PutOpenIDConnectProviderKeys",
         ),
+        Method::GET => ("GetOpenIDConnectProvider", "GetOpenIDConnectProviderKeys"),
         _ => {
             return error(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -111,94 +106,39 @@ pub async fn handle(
             );
         }
     };
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let parameters = json!({ "OpenIDConnectProviderArn": arn });
-    let event = |read_only: bool, failure: Option<(&str, &str)>| {
-        audit::event(ApiCall {
-            caller: &caller,
-            service: "iam",
-            event_name,
-            region: call.region,
-            source_ip: call.source_ip,
-            user_agent,
-            request_id: &request_id,
-            read_only,
-            request_parameters: Some(parameters.clone()),
-            response_elements: None,
-            error: failure,
-            resources: Vec::new(),
-            time: call.now,
-        })
-    };
-    match outcome {
-        Ok(outcome) if outcome.mutations.is_empty() => {
-            if plane.audit().record(event(true, None)).is_err() {
-                return error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Throttling",
-                    "Rate exceeded",
-                );
-            }
-            json_response(StatusCode::OK, &outcome.output)
-        }
-        Ok(outcome) => {
-            let batch = Batch {
-                mutations: outcome.mutations,
-                audit: vec![event(false, None)],
-            };
-            match plane.commit(batch).await {
-                Ok(()) => json_response(StatusCode::OK, &outcome.output),
-                Err(e) => {
-                    tracing::error!(error = %e, "registering OIDC keys failed");
-                    error(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "ServiceFailure",
-                        "The keys could not be stored.",
-                    )
-                }
-            }
-        }
-        Err(e) => {
-            let (status, code, message) = service_error(e);
-            let _ = plane
-                .audit()
-                .record(event(true, Some((code.as_str(), message.as_str()))));
-            error(status, &code, &message)
-        }
-    }
-}
-
-fn service_error(e: ServiceError) -> (StatusCode, String, String) {
-    match e {
-        ServiceError::Modeled { code, message } => {
-            let status = match code.as_ref() {
-                "NoSuchEntity" => StatusCode::NOT_FOUND,
-                "LimitExceeded" | "EntityAlreadyExists" => StatusCode::CONFLICT,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            (status, code.into_owned(), message)
-        }
-        ServiceError::AccessDenied(message) => {
-            (StatusCode::FORBIDDEN, "AccessDenied".to_owned(), message)
-        }
-        ServiceError::Validation(message) => (
+    let Ok(document) = std::str::from_utf8(&body) else {
+        return error(
             StatusCode::BAD_REQUEST,
-            "ValidationError".to_owned(),
-            message,
+            "InvalidInput",
+            "The JWKS document is not UTF-8.",
+        );
+    };
+    let route = Services::get("iam")
+        .and_then(|iam| Route::by_name(iam, operation))
+        .expect("the embedded IAM model has the OIDC provider operations");
+    let name = CallName {
+        route: &route,
+        event_name,
+    };
+    let parameters = json!({ "OpenIDConnectProviderArn": arn });
+    let answer = context
+        .retrying(|may_retry| {
+            let outcome = if parts.method == Method::PUT {
+                providers::put_jwks(&call, &arn, document)
+            } else {
+                providers::get_jwks(&call, &arn)
+            };
+            let trail = Trail::new(Some(parameters.clone()));
+            context.settle(name, &call, trail, outcome, may_retry)
+        })
+        .await;
+    match answer {
+        Ok(output) => json_response(StatusCode::OK, &output),
+        Err(e) => error(
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            &e.code,
+            &e.message,
         ),
-        ServiceError::InvalidClientTokenId => (
-            StatusCode::FORBIDDEN,
-            "InvalidClientTokenId".to_owned(),
-            e.to_string(),
-        ),
-        other => {
-            tracing::error!(error = %other, "OIDC key registration failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "ServiceFailure".to_owned(),
-                "Internal failure".to_owned(),
-            )
-        }
     }
 }
 

@@ -15,7 +15,7 @@ use rampart_protocol::model::Protocol;
 use rampart_protocol::sigv4;
 use rampart_protocol::{AwsError, HttpRequest, HttpResponse, Route};
 use rampart_services::audit::{self, ApiCall};
-use rampart_services::{Call, ControlPlane, PlaneError, ServiceError, authorize};
+use rampart_services::{Call, ControlPlane, Outcome, PlaneError, ServiceError, authorize};
 use rampart_store::{Batch, QueueError, StoreError};
 
 use crate::authenticate::authenticate;
@@ -61,12 +61,38 @@ pub async fn handle(
 }
 
 /// What one request carries through the chain besides its bytes.
-struct RequestContext<'a> {
-    plane: &'a ControlPlane,
-    request_id: &'a str,
-    source_ip: String,
-    user_agent: &'a str,
-    now: SystemTime,
+pub(crate) struct RequestContext<'a> {
+    pub plane: &'a ControlPlane,
+    pub request_id: &'a str,
+    pub source_ip: String,
+    pub user_agent: &'a str,
+    pub now: SystemTime,
+}
+
+/// What names a call in the audit trail and shapes its errors.
+#[derive(Clone, Copy)]
+pub(crate) struct CallName<'a> {
+    /// The operation whose model gives the call's errors and redacts its output.
+    pub route: &'a Route,
+    /// The CloudTrail `eventName`: the operation's name, for API calls.
+    pub event_name: &'a str,
+}
+
+impl<'a> From<&'a Route> for CallName<'a> {
+    fn from(route: &'a Route) -> Self {
+        CallName {
+            route,
+            event_name: &route.operation().name,
+        }
+    }
+}
+
+/// How one try at serving a call ended.
+pub(crate) enum Settled {
+    /// Answered: its output, or the error it was answered (and recorded) with.
+    Done(Result<serde_json::Value, AwsError>),
+    /// Its write lost a race with another write of the same record and changed nothing.
+    Conflict,
 }
 
 impl RequestContext<'_> {
@@ -116,15 +142,28 @@ impl RequestContext<'_> {
             user_agent: self.user_agent,
             now: DateTime::<Utc>::from(self.now),
         };
-        // A write that lost a race with another write of the same record changed
-        // nothing: the call runs again, from the input, on the view with that write. The
-        // last try answers (and records) InternalFailure if it loses too.
+        let answer = self
+            .retrying(|may_retry| self.serve(&route, &call, http, may_retry))
+            .await;
+        match answer {
+            Ok(output) => rampart_protocol::serialize_response(&route, &output, self.request_id),
+            Err(error) => rampart_protocol::serialize_error(route.service, &error, self.request_id),
+        }
+    }
+
+    /// Serves a call by `attempt` until it is answered. A write that lost a race with
+    /// another write of the same record changed nothing: the call runs again, from its
+    /// input, on the view with that write. The last try (`attempt(false)`) answers (and
+    /// records) InternalFailure if it loses too.
+    pub(crate) async fn retrying<F: Future<Output = Settled>>(
+        &self,
+        mut attempt: impl FnMut(bool) -> F,
+    ) -> Result<serde_json::Value, AwsError> {
         let mut retries = 0;
         loop {
-            let may_retry = retries < CONFLICT_RETRIES;
-            match self.serve(&route, &call, http, may_retry).await {
-                Served::Response(response) => return response,
-                Served::Conflict => {
+            match attempt(retries < CONFLICT_RETRIES).await {
+                Settled::Done(answer) => return answer,
+                Settled::Conflict => {
                     retries += 1;
                     if let Err(error) = self.plane.catch_up().await {
                         // The view cannot see the winning write: only the last try is left.
@@ -137,18 +176,17 @@ impl RequestContext<'_> {
     }
 
     /// Parses, authorizes, handles and records one call (committing what it changes).
-    /// A commit that loses a race answers [`Served::Conflict`] if `may_retry`, else
-    /// InternalFailure, recorded like any failed call.
     async fn serve(
         &self,
         route: &Route,
         call: &Call<'_>,
         http: &HttpRequest<'_>,
         may_retry: bool,
-    ) -> Served {
+    ) -> Settled {
+        let name = CallName::from(route);
         let input = match rampart_protocol::parse_request(route, http) {
             Ok(input) => input,
-            Err(e) => return Served::Response(self.fail(route, call, Trail::new(None), e).await),
+            Err(e) => return Settled::Done(Err(self.fail(name, call, Trail::new(None), e).await)),
         };
         let service = route.service.name.as_str();
         let operation = route.operation().name.as_str();
@@ -159,97 +197,103 @@ impl RequestContext<'_> {
             Ok(resources) => resources,
             Err(denied) => {
                 let trail = Trail::new(Some(request_parameters));
-                return Served::Response(
-                    self.fail(route, call, trail, to_aws(route, denied)).await,
-                );
+                let error = to_aws(route, denied);
+                return Settled::Done(Err(self.fail(name, call, trail, error).await));
             }
         };
         let trail = Trail {
             request_parameters: Some(request_parameters),
             resources,
         };
-        let outcome = match rampart_services::handle(service, operation, call, input).await {
+        let outcome = rampart_services::handle(service, operation, call, input).await;
+        self.settle(name, call, trail, outcome, may_retry).await
+    }
+
+    /// Records a handled call and answers it: a failure with its error (see
+    /// [`RequestContext::fail`]); a call that changed nothing once its event is queued; a
+    /// call with writes once they are committed with its event. A commit that loses a race
+    /// is [`Settled::Conflict`] if `may_retry`, else InternalFailure, recorded like any
+    /// failed call; a commit that fails wrote nothing and is recorded as failed.
+    pub(crate) async fn settle(
+        &self,
+        name: CallName<'_>,
+        call: &Call<'_>,
+        trail: Trail,
+        outcome: Result<Outcome, ServiceError>,
+        may_retry: bool,
+    ) -> Settled {
+        let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(e) => {
-                return Served::Response(self.fail(route, call, trail, to_aws(route, e)).await);
+                let error = to_aws(name.route, e);
+                return Settled::Done(Err(self.fail(name, call, trail, error).await));
             }
         };
         if outcome.mutations.is_empty() {
-            let event = self.api_call(route, call, trail, true, None, None);
-            if let Err(throttled) = self.record(route, audit::prepared_event(event)) {
-                return Served::Response(rampart_protocol::serialize_error(
-                    route.service,
-                    &throttled,
-                    self.request_id,
-                ));
+            let event = self.api_call(name, call, trail, true, None, None);
+            if let Err(throttled) = self.record(name, audit::prepared_event(event)) {
+                return Settled::Done(Err(throttled));
             }
-        } else {
-            // What the call's event says if its commit fails and it is recorded as failed.
-            let unchanged = trail.clone();
-            let event = self.api_call(route, call, trail, false, Some(&outcome.output), None);
-            let batch = Batch {
-                mutations: outcome.mutations,
-                audit: vec![audit::event(event)],
-            };
-            match self.plane.commit(batch).await {
-                Ok(()) => {}
-                Err(PlaneError::Store(StoreError::Conflict { .. })) if may_retry => {
-                    return Served::Conflict;
-                }
-                // Nothing was written: the call did not happen.
-                Err(error) => {
-                    tracing::error!(%error, operation = %route.operation().name, "commit failed");
-                    let failure = AwsError::internal();
-                    return Served::Response(self.fail(route, call, unchanged, failure).await);
-                }
+            return Settled::Done(Ok(outcome.output));
+        }
+        // What the call's event says if its commit fails and it is recorded as failed.
+        let unchanged = trail.clone();
+        let event = self.api_call(name, call, trail, false, Some(&outcome.output), None);
+        let batch = Batch {
+            mutations: outcome.mutations,
+            audit: vec![audit::event(event)],
+        };
+        match self.plane.commit(batch).await {
+            Ok(()) => Settled::Done(Ok(outcome.output)),
+            Err(PlaneError::Store(StoreError::Conflict { .. })) if may_retry => Settled::Conflict,
+            // Nothing was written: the call did not happen.
+            Err(error) => {
+                tracing::error!(%error, operation = %name.event_name, "commit failed");
+                let failure = AwsError::internal();
+                Settled::Done(Err(self.fail(name, call, unchanged, failure).await))
             }
         }
-        Served::Response(rampart_protocol::serialize_response(
-            route,
-            &outcome.output,
-            self.request_id,
-        ))
     }
 
-    /// Records a call that failed after authentication (a denial, bad input, an error),
-    /// and answers with its error once its event is committed: a `kill -9` never loses
-    /// a denial that was answered. While the store cannot be written the answer waits at
-    /// most [`DURABLE_WAIT`]; the event stays queued, and lands once the store takes it.
+    /// Records a call that failed after authentication (a denial, bad input, an error)
+    /// and gives back the error to answer, once its event is committed: a `kill -9`
+    /// never loses a denial that was answered. While the store cannot be written the
+    /// answer waits at most [`DURABLE_WAIT`]; the event stays queued, and lands once the
+    /// store takes it. A full queue turns the answer into a throttling error.
     async fn fail(
         &self,
-        route: &Route,
+        name: CallName<'_>,
         call: &Call<'_>,
         trail: Trail,
         error: AwsError,
-    ) -> HttpResponse {
+    ) -> AwsError {
         let event =
-            audit::prepared_event(self.api_call(route, call, trail, true, None, Some(&error)));
+            audit::prepared_event(self.api_call(name, call, trail, true, None, Some(&error)));
         let recorded =
             tokio::time::timeout(DURABLE_WAIT, self.plane.audit().record_durably(event)).await;
-        let error = match recorded {
-            Ok(Err(queue)) => throttled(route, queue),
+        match recorded {
+            Ok(Err(queue)) => throttled(name.route, queue),
             Ok(Ok(())) | Err(_) => error,
-        };
-        rampart_protocol::serialize_error(route.service, &error, self.request_id)
+        }
     }
 
     /// Queues an audit event. A call that cannot be recorded is not served: when the
     /// queue is full (the store is slower than the traffic) the caller is throttled.
     fn record(
         &self,
-        route: &Route,
+        name: CallName<'_>,
         event: rampart_store::PreparedAuditEvent,
     ) -> Result<(), AwsError> {
         self.plane
             .audit()
             .record_prepared(event)
-            .map_err(|queue| throttled(route, queue))
+            .map_err(|queue| throttled(name.route, queue))
     }
 
     /// What CloudTrail records of this call, secrets in the output redacted by the model.
     fn api_call<'c>(
         &'c self,
-        route: &'c Route,
+        name: CallName<'c>,
         call: &'c Call<'_>,
         trail: Trail,
         read_only: bool,
@@ -258,15 +302,15 @@ impl RequestContext<'_> {
     ) -> ApiCall<'c> {
         ApiCall {
             caller: call.caller,
-            service: &route.service.metadata.endpoint_prefix,
-            event_name: &route.operation().name,
+            service: &name.route.service.metadata.endpoint_prefix,
+            event_name: name.event_name,
             region: call.region,
             source_ip: call.source_ip,
             user_agent: call.user_agent,
             request_id: self.request_id,
             read_only,
             request_parameters: trail.request_parameters,
-            response_elements: output.map(|o| route.redact_output(o)),
+            response_elements: output.map(|o| name.route.redact_output(o)),
             error: error.map(|e| (e.code.as_ref(), e.message.as_str())),
             resources: trail.resources,
             time: call.now,
@@ -295,22 +339,16 @@ fn throttled(route: &Route, error: QueueError) -> AwsError {
 /// most N - 1 retries.
 const CONFLICT_RETRIES: usize = 16;
 
-/// How serving a call ended: with its response, or with a write that lost a race.
-enum Served {
-    Response(HttpResponse),
-    Conflict,
-}
-
 /// What a call's CloudTrail event says it asked for and acted on, gathered as the chain
 /// goes: the input (redacted) once parsed, the resources once authorized.
 #[derive(Clone)]
-struct Trail {
+pub(crate) struct Trail {
     request_parameters: Option<serde_json::Value>,
     resources: Vec<authorize::TrailResource>,
 }
 
 impl Trail {
-    fn new(request_parameters: Option<serde_json::Value>) -> Trail {
+    pub(crate) fn new(request_parameters: Option<serde_json::Value>) -> Trail {
         Trail {
             request_parameters,
             resources: Vec::new(),
